@@ -1,0 +1,82 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Feed(models.TextChoices):
+    """Every export the site runs; the value is the feed's name in cursors, locks and logs."""
+
+    GUARDRAIL_FOLLOWUPS = "guardrail_followups", "Guardrail follow-ups"
+    ONBOARDING_PRICING_SEGMENTS = "onboarding_pricing_segments", "Onboarding pricing segments"
+    ONBOARDING_PRICING_SEGMENTS_VIA_API = (
+        "onboarding_pricing_segments_via_api",
+        "Onboarding pricing segments (via API)",
+    )
+    OFFER_EVENTS = "offer_events", "Checkout offer events"
+    QUICK_ORDER_TELEMETRY = "quick_order_telemetry", "Quick-order telemetry"
+    GUARDRAIL_WORKFLOW_TELEMETRY = "guardrail_workflow_telemetry", "Guardrail workflow telemetry"
+
+
+class ExportRun(models.Model):
+    """One run of one feed's exporter, whoever started it."""
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        MANUAL = "manual", "Manual"
+        API = "api", "API"
+
+    class Outcome(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        NO_DATA = "no_data", "No new data"
+        FAILED = "failed", "Failed"
+
+    ACTIVE_OUTCOMES = (Outcome.QUEUED, Outcome.RUNNING)
+
+    id = models.BigAutoField(primary_key=True)
+    feed = models.TextField(choices=Feed.choices)
+    trigger = models.TextField(choices=Trigger.choices, default=Trigger.SCHEDULE)
+    outcome = models.TextField(choices=Outcome.choices, default=Outcome.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows = models.PositiveBigIntegerField(default=0)
+    cursor_before = models.TextField(null=True, blank=True)
+    cursor_after = models.TextField(null=True, blank=True)
+    sink = models.TextField(blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    # Where the run can be watched when it ran elsewhere (a dispatched GitHub workflow run).
+    external_url = models.URLField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(feed__in=Feed.values), name="export_run_feed_valid"),
+            models.CheckConstraint(
+                condition=Q(trigger__in=["schedule", "manual", "api"]),
+                name="export_run_trigger_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=["queued", "running", "succeeded", "no_data", "failed"]),
+                name="export_run_outcome_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(finished_at__isnull=True) | Q(started_at__isnull=False),
+                name="export_run_finished_after_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["feed", "-created_at"], name="export_run_feed_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_feed_display()} run #{self.pk} ({self.outcome})"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None

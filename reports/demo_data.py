@@ -1,0 +1,556 @@
+"""Demo data for every table, realistic enough to judge the product by.
+
+Idempotent: every row has a deterministic id (uuid5 of a stable name), inserts skip rows that
+exist, and the rolling windows and run history are only filled while they are empty or short.
+Timestamps are relative to the time of the run, so a fresh seed looks fresh; chat telemetry and
+the GDPR log are generated per hour bucket, so a nightly re-run adds the new hours (and only
+those) and keeps the monitors green.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from exports.models import ExportRun, Feed
+from reports.models import GuardrailFollowUp, ProviderAutomationRun
+from telemetry import services as telemetry_services
+from telemetry.checklist import ONBOARDING_CHECKLIST
+from telemetry.models import (
+    GUARDRAIL_WORKFLOW_WINDOW,
+    QUICK_ORDER_WINDOW,
+    ChatConversation,
+    ChatMessage,
+    CheckoutOfferEvent,
+    GdprAuditLog,
+    GuardrailWorkflowEvent,
+    OnboardingJourney,
+    QuickOrderEvent,
+)
+from telemetry.rollups import rollups_refresh
+
+NAMESPACE = uuid.UUID("6f1c1d64-5c2e-4e0c-9a53-0d6c2f1d9b11")
+
+PROVIDERS = [
+    ("prov-instaboost", "InstaBoost Growth", "instagram", "Instagram DM Concierge", "IG"),
+    ("prov-tiklift", "TikLift Media", "tiktok", "TikTok Creator Boost", "TikTok"),
+    ("prov-ytpulse", "YT Pulse Network", "youtube", "YouTube Premiere Push", "YouTube"),
+    ("prov-socialforge", "SocialForge", "shopify", "Shopify Storefront Reviews", "Shopify"),
+    ("prov-reachhub", "ReachHub Agency", "whatsapp", "WhatsApp Broadcasts", "WhatsApp"),
+    ("prov-fbreach", "FB Reach Partners", "facebook", "Facebook Page Growth", "FB"),
+]
+
+FOLLOW_UP_NOTES = {
+    "pause": [
+        "Delivery velocity hit 4x the guardrail in 20 minutes; paused until the provider confirms drip settings.",
+        "Refill rate above 12% on the last 50 orders. Paused while we audit the account quality.",
+        "Customer complaints about bot-looking profiles; pausing new orders for this provider.",
+        "API returned stale order statuses for two hours. Pausing to stop double submissions.",
+    ],
+    "resume": [
+        "Provider switched to 24h drip delivery; velocity back under the guardrail. Resuming.",
+        "Quality audit passed on 30 sampled profiles. Resuming with normal limits.",
+        "Status sync fixed on their side (ticket #4821). Resumed after a clean hour.",
+    ],
+    "escalate": [
+        "Third breach this week. Escalating to the partner manager for a contract review.",
+        "Provider not answering on the shared Slack channel for 6h; escalated to on-call lead.",
+        "Chargeback risk on 14 orders; escalated to finance and trust & safety.",
+    ],
+}
+
+QUICK_ORDER_PRODUCTS = [
+    ("ig-followers-1k", "Instagram Followers – 1,000", "instagram"),
+    ("ig-likes-500", "Instagram Likes – 500", "instagram"),
+    ("tt-views-10k", "TikTok Views – 10,000", "tiktok"),
+    ("tt-followers-2k", "TikTok Followers – 2,000", "tiktok"),
+    ("yt-watch-hours", "YouTube Watch Hours – 4,000", "youtube"),
+    ("yt-subscribers-500", "YouTube Subscribers – 500", "youtube"),
+    ("sp-reviews-25", "Shopify Product Reviews – 25", "shopify"),
+]
+
+ABORT_REASONS = [
+    "payment_declined",
+    "price_changed",
+    "closed_modal",
+    "handle_not_found",
+    "shipping_too_slow",
+]
+
+WORKFLOW_ACTIONS = [
+    ("note.update", 30),
+    ("attachment.upload", 18),
+    ("queue.pause", 10),
+    ("queue.resume", 8),
+    ("snippet.copy", 16),
+    ("slack.compose", 12),
+    ("escalation.open", 6),
+]
+
+EXPERIMENTS = [
+    # slug, feature flag, status, strategy, variants (key, name, is_control)
+    (
+        "spring-offer",
+        "pricing_lab_spring_offer",
+        "running",
+        "sequential",
+        [
+            ("control", "Standard pricing", True),
+            ("spring-15", "15% spring discount", False),
+            ("spring-bundle", "Spring bundle", False),
+        ],
+    ),
+    (
+        "bundle-anchor",
+        "pricing_lab_bundle_anchor",
+        "running",
+        "feature_flag_demo",
+        [("control", "Single product", True), ("anchor-3pack", "3-pack anchor", False)],
+    ),
+    (
+        "loyalty-upsell",
+        "pricing_lab_loyalty",
+        "paused",
+        "sequential",
+        [("control", "No upsell", True), ("loyalty-points-2x", "Double loyalty points", False)],
+    ),
+]
+
+OFFERS = ["followers-bundle-upgrade", "priority-delivery", "retention-guarantee", "analytics-addon"]
+
+CHAT_DOMAINS = ["shop.smplat.io", "instaboost.smplat.io", "creators.smplat.io"]
+CHAT_MODELS = [
+    ("gpt-4o-mini", 650, 0.6),
+    ("claude-3-5-haiku", 820, 0.3),
+    ("llama-3.1-70b", 1400, 0.1),
+]
+
+
+def _id(*parts: object) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, "/".join(str(p) for p in parts))
+
+
+@dataclass
+class SeedReport:
+    created: dict[str, int] = field(default_factory=dict)
+
+    def add(self, name: str, count: int) -> None:
+        self.created[name] = self.created.get(name, 0) + count
+
+
+def _insert_new(model, objs: list, report: SeedReport, name: str, key: str = "id") -> None:
+    """Insert the objects whose ``key`` is not in the table yet and count them."""
+    wanted = {getattr(o, key): o for o in objs}
+    existing = set(model.objects.filter(**{f"{key}__in": list(wanted)}).values_list(key, flat=True))
+    new = [o for k, o in wanted.items() if k not in existing]
+    model.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
+    report.add(name, len(new))
+
+
+def seed_follow_ups(now: datetime, report: SeedReport, rng: random.Random) -> None:
+    rows = []
+    created_at = now - timedelta(days=14)
+    for index in range(160):
+        # Every fourth follow-up shares its timestamp with the one before (bulk triage),
+        # which is exactly what cursor pagination must get right.
+        if index % 4 != 3:
+            created_at += timedelta(minutes=rng.randint(20, 220))
+        provider_id, provider_name, ctx_id, ctx_label, ctx_type = PROVIDERS[index % len(PROVIDERS)]
+        action = ["pause", "resume", "escalate"][rng.choices([0, 1, 2], weights=[5, 4, 2])[0]]
+        historical = rng.random() < 0.4
+        slice_day = (created_at - timedelta(days=1)).strftime("%Y-%m-%d")
+        rows.append(
+            GuardrailFollowUp(
+                id=_id("follow-up", index),
+                provider_id=provider_id,
+                provider_name=provider_name,
+                action=action,
+                notes=rng.choice(FOLLOW_UP_NOTES[action]),
+                platform_context_id=ctx_id,
+                platform_context_label=ctx_label,
+                platform_context_handle=f"@{provider_id.removeprefix('prov-')}_{rng.randint(1, 40)}",
+                platform_context_type=ctx_type,
+                conversion_cursor=f"{slice_day}T00:00:00Z" if historical else None,
+                conversion_href=(
+                    f"https://admin.smplat.io/admin/reports/conversions?provider={provider_id}"
+                    + (f"&cursor={slice_day}T00:00:00Z" if historical else "")
+                ),
+                created_at=min(created_at, now - timedelta(minutes=5)),
+            )
+        )
+    _insert_new(GuardrailFollowUp, rows, report, "guardrail follow-ups")
+
+
+def seed_quick_order_window(now: datetime, report: SeedReport, rng: random.Random) -> None:
+    have = QuickOrderEvent.objects.count()
+    if have >= QUICK_ORDER_WINDOW:
+        return  # a full window: demo rows would push real events out
+    rows = []
+    session = 0
+    moment = now - timedelta(days=3)
+    step = timedelta(days=3) / QUICK_ORDER_WINDOW
+    while len(rows) < QUICK_ORDER_WINDOW:
+        session += 1
+        product_id, title, platform = rng.choice(QUICK_ORDER_PRODUCTS)
+        session_id = f"sess_{_id('qo-session', session).hex[:12]}"
+        outcome = rng.choices(["complete", "abort", "open"], weights=[58, 27, 15])[0]
+        steps = [("quick_order.start", {"entry": rng.choice(["pdp", "collection", "search"])})]
+        if outcome == "complete":
+            steps.append(
+                (
+                    "quick_order.complete",
+                    {"outcome": "paid", "amountCents": rng.choice([499, 999, 1999, 4999])},
+                )
+            )
+        elif outcome == "abort":
+            steps.append(("quick_order.abort", {"reason": rng.choice(ABORT_REASONS)}))
+        for event_name, metadata in steps:
+            moment += step
+            rows.append(
+                QuickOrderEvent(
+                    event_id=_id("quick-order", session, event_name),
+                    session_id=session_id,
+                    event_name=event_name,
+                    product_id=product_id,
+                    product_title=title,
+                    platform_context=platform,
+                    metadata=metadata,
+                    recorded_at=moment,
+                )
+            )
+    rows = rows[: QUICK_ORDER_WINDOW - have]
+    _insert_new(QuickOrderEvent, rows, report, "quick-order events", key="event_id")
+    telemetry_services.window_trim(model=QuickOrderEvent, size=QUICK_ORDER_WINDOW)
+
+
+def seed_guardrail_workflow_window(now: datetime, report: SeedReport, rng: random.Random) -> None:
+    have = GuardrailWorkflowEvent.objects.count()
+    if have >= GUARDRAIL_WORKFLOW_WINDOW:
+        return
+    actions = [a for a, _ in WORKFLOW_ACTIONS]
+    weights = [w for _, w in WORKFLOW_ACTIONS]
+    step = timedelta(days=5) / GUARDRAIL_WORKFLOW_WINDOW
+    rows = []
+    for index in range(GUARDRAIL_WORKFLOW_WINDOW - have):
+        provider_id, provider_name, platform, _, _ = rng.choice(PROVIDERS)
+        action = rng.choices(actions, weights=weights)[0]
+        metadata: dict = {"queue": rng.choice(["guardrail-alerts", "refill-review", "escalations"])}
+        if action == "attachment.upload":
+            metadata.update(
+                attachmentId=f"att_{_id('att', index).hex[:10]}",
+                sizeBytes=rng.randint(20_000, 4_000_000),
+                contentType=rng.choice(["image/png", "application/pdf", "text/csv"]),
+            )
+        elif action == "snippet.copy":
+            metadata.update(
+                snippet=rng.choice(["pause-notice", "resume-notice", "escalation-macro"])
+            )
+        rows.append(
+            GuardrailWorkflowEvent(
+                event_id=_id("guardrail-workflow", index),
+                provider_id=provider_id,
+                provider_name=provider_name,
+                workflow_action=action,
+                source=rng.choices(["admin", "automation"], weights=[85, 15])[0],
+                guardrail_platform_slug=platform,
+                guardrail_status=rng.choices(["healthy", "warning", "breached"], weights=[6, 3, 1])[
+                    0
+                ],
+                metadata=metadata,
+                recorded_at=now - timedelta(days=5) + step * index,
+            )
+        )
+    _insert_new(GuardrailWorkflowEvent, rows, report, "guardrail workflow events", key="event_id")
+    telemetry_services.window_trim(model=GuardrailWorkflowEvent, size=GUARDRAIL_WORKFLOW_WINDOW)
+
+
+def seed_onboarding(now: datetime, report: SeedReport, rng: random.Random) -> None:
+    existing = set(OnboardingJourney.objects.values_list("order_id", flat=True))
+    task_keys = [key for key, _ in ONBOARDING_CHECKLIST]
+    for index in range(120):
+        order_id = _id("order", index)
+        if order_id in existing:
+            continue
+        order_number = f"SMP-{24000 + index * 7}"
+        started = now - timedelta(days=21) + timedelta(hours=4 * index, minutes=rng.randint(0, 59))
+        experiments = rng.sample(EXPERIMENTS, k=rng.choice([1, 1, 2]))
+        segments = []
+        for slug, flag, status, strategy, variants in experiments:
+            key, name, is_control = rng.choice(variants)
+            segments.append(
+                {
+                    "slug": slug,
+                    "variantKey": key,
+                    "variantName": name,
+                    "isControl": is_control,
+                    "status": status,
+                    "featureFlagKey": flag,
+                    "assignmentStrategy": strategy,
+                }
+            )
+        surface = rng.choice(["checkout", "success", "account"])
+        with transaction.atomic():
+            telemetry_services.onboarding_event_record(
+                order_id=order_id,
+                order_number=order_number,
+                event_type="journey_started",
+                metadata={
+                    "surface": surface,
+                    # One experiment is stored as an object, several as a list, as clients send.
+                    "pricing_experiment_segment": segments[0] if len(segments) == 1 else segments,
+                },
+                recorded_at=started,
+            )
+            moment = started
+            for task_key in task_keys[: rng.randint(0, len(task_keys))]:
+                moment += timedelta(hours=rng.randint(1, 30))
+                if moment >= now:
+                    break
+                telemetry_services.onboarding_event_record(
+                    order_id=order_id,
+                    event_type="task_completed",
+                    task_key=task_key,
+                    completed=True,
+                    metadata={"surface": "account"},
+                    recorded_at=moment,
+                )
+        report.add("onboarding journeys", 1)
+
+
+def seed_offer_events(now: datetime, report: SeedReport, rng: random.Random) -> None:
+    rows = []
+    for index in range(900):
+        slug = OFFERS[index % len(OFFERS)]
+        recorded_at = now - timedelta(days=30) + timedelta(minutes=48 * index + rng.randint(0, 40))
+        clicked = rng.random() < 0.18
+        rows.append(
+            CheckoutOfferEvent(
+                id=_id("offer", index, "impression"),
+                offer_slug=slug,
+                event_type="impression",
+                order_id=_id("order", index % 120),
+                session_id=f"sess_{_id('offer-session', index).hex[:12]}",
+                metadata={
+                    "placement": rng.choice(["cart_drawer", "checkout_summary", "thank_you"])
+                },
+                recorded_at=recorded_at,
+            )
+        )
+        if clicked:
+            rows.append(
+                CheckoutOfferEvent(
+                    id=_id("offer", index, "cta_click"),
+                    offer_slug=slug,
+                    event_type="cta_click",
+                    order_id=_id("order", index % 120),
+                    session_id=rows[-1].session_id,
+                    metadata={"cta": "add_to_order"},
+                    recorded_at=recorded_at + timedelta(seconds=rng.randint(3, 90)),
+                )
+            )
+    _insert_new(
+        CheckoutOfferEvent, [r for r in rows if r.recorded_at < now], report, "offer events"
+    )
+
+
+def seed_chat_telemetry(now: datetime, report: SeedReport, rng_seed: int) -> None:
+    """Conversations for every hour of the last 7 days, generated per hour bucket."""
+    first_hour = (now - timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
+    conversations, messages = [], []
+    hour = first_hour
+    while hour <= now:
+        # A per-hour generator: the same hour always yields the same rows, whenever seeded.
+        rng = random.Random(f"{rng_seed}/{hour.isoformat()}")
+        busy = 3 + (6 if 8 <= hour.hour <= 20 else 0)
+        for conv_index in range(rng.randint(busy // 2, busy)):
+            started = hour + timedelta(minutes=rng.randint(0, 50))
+            if started > now:
+                break
+            domain = rng.choice(CHAT_DOMAINS)
+            conversation_id = _id("chat", hour.isoformat(), conv_index)
+            conversations.append(
+                ChatConversation(
+                    id=conversation_id,
+                    domain=domain,
+                    channel=rng.choice(["web", "web", "whatsapp"]),
+                    started_at=started,
+                )
+            )
+            moment = started
+            for turn in range(rng.randint(1, 4)):
+                moment += timedelta(seconds=rng.randint(10, 90))
+                messages.append(
+                    ChatMessage(
+                        id=_id("chat-msg", conversation_id, turn, "user"),
+                        conversation_id=conversation_id,
+                        role="user",
+                        domain=domain,
+                        input_tokens=0,
+                        output_tokens=0,
+                        created_at=moment,
+                    )
+                )
+                model, latency, _ = rng.choices(CHAT_MODELS, weights=[m[2] for m in CHAT_MODELS])[0]
+                took = int(rng.gauss(latency, latency * 0.25))
+                moment += timedelta(milliseconds=max(took, 120))
+                messages.append(
+                    ChatMessage(
+                        id=_id("chat-msg", conversation_id, turn, "assistant"),
+                        conversation_id=conversation_id,
+                        role="assistant",
+                        domain=domain,
+                        model=model,
+                        latency_ms=max(took, 120),
+                        input_tokens=rng.randint(300, 1800),
+                        output_tokens=rng.randint(40, 420),
+                        succeeded=rng.random() > 0.02,
+                        created_at=moment,
+                    )
+                )
+        hour += timedelta(hours=1)
+    _insert_new(ChatConversation, conversations, report, "chat conversations")
+    _insert_new(ChatMessage, [m for m in messages if m.created_at <= now], report, "chat messages")
+    rollups_refresh()
+
+
+def seed_gdpr_audit(now: datetime, report: SeedReport, rng_seed: int) -> None:
+    rows = []
+    hour = (now - timedelta(days=30)).replace(minute=0, second=0, microsecond=0)
+    while hour <= now:
+        rng = random.Random(f"{rng_seed}/gdpr/{hour.isoformat()}")
+        if hour.hour % 3 == 0 or rng.random() < 0.2:
+            action = rng.choices(
+                ["access_request", "export", "deletion", "consent_update", "retention_purge"],
+                weights=[3, 3, 2, 5, 1],
+            )[0]
+            created_at = hour + timedelta(minutes=rng.randint(0, 59))
+            if created_at <= now:
+                rows.append(
+                    GdprAuditLog(
+                        id=_id("gdpr", hour.isoformat()),
+                        action=action,
+                        outcome=rng.choices(["completed", "pending", "failed"], weights=[90, 8, 2])[
+                            0
+                        ],
+                        subject_reference=f"cust_{_id('gdpr-subject', rng.randint(1, 400)).hex[:10]}",
+                        actor=rng.choice(
+                            ["privacy-bot", "ops:maria", "ops:kenji", "retention-job"]
+                        ),
+                        details={
+                            "channel": rng.choice(["email", "account_settings", "support_ticket"])
+                        },
+                        created_at=created_at,
+                    )
+                )
+        hour += timedelta(hours=1)
+    _insert_new(GdprAuditLog, rows, report, "GDPR audit entries")
+
+
+def seed_automation_runs(now: datetime, report: SeedReport, rng_seed: int) -> None:
+    rows = []
+    hour = (now - timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    while hour <= now - timedelta(minutes=15):
+        rng = random.Random(f"{rng_seed}/automation/{hour.isoformat()}")
+        alerts = rng.choices([0, 0, 0, 1, 2, 3], k=1)[0]
+        rows.append(
+            ProviderAutomationRun(
+                id=_id("automation", "alert", hour.isoformat()),
+                kind="alert",
+                outcome="succeeded" if rng.random() > 0.05 else "partial",
+                ran_at=hour + timedelta(minutes=10),
+                duration_ms=rng.randint(800, 5200),
+                summary={
+                    "providersChecked": len(PROVIDERS),
+                    "alertsSent": alerts,
+                    "breachedProviders": rng.sample([p[0] for p in PROVIDERS], k=alerts),
+                },
+            )
+        )
+        if hour.hour % 6 == 0:
+            replayed = rng.randint(0, 12)
+            failed = rng.choice([0, 0, 1]) if replayed else 0
+            rows.append(
+                ProviderAutomationRun(
+                    id=_id("automation", "replay", hour.isoformat()),
+                    kind="replay",
+                    outcome="succeeded" if not failed else "partial",
+                    ran_at=hour + timedelta(minutes=20),
+                    duration_ms=rng.randint(2000, 15000),
+                    summary={
+                        "scheduled": replayed,
+                        "processed": replayed - failed,
+                        "failed": failed,
+                    },
+                )
+            )
+        hour += timedelta(hours=1)
+    _insert_new(ProviderAutomationRun, rows, report, "provider automation runs")
+
+
+def seed_export_history(now: datetime, report: SeedReport, rng: random.Random) -> None:
+    """A day of scheduled runs per feed, so a new site's history is not blank."""
+    schedules = {
+        Feed.GUARDRAIL_FOLLOWUPS: (timedelta(hours=1), "webhook"),
+        Feed.QUICK_ORDER_TELEMETRY: (timedelta(minutes=30), "s3"),
+        Feed.GUARDRAIL_WORKFLOW_TELEMETRY: (timedelta(minutes=30), "s3"),
+        Feed.ONBOARDING_PRICING_SEGMENTS: (timedelta(hours=1), "webhook"),
+    }
+    for feed, (every, sink) in schedules.items():
+        if ExportRun.objects.filter(feed=feed).exists():
+            continue
+        runs = []
+        moment = now - timedelta(hours=24)
+        cursor = moment
+        while moment < now - every:
+            moment += every
+            failed = rng.random() < 0.04
+            rows = 0 if failed else rng.randint(0, 40)
+            before = cursor.isoformat().replace("+00:00", "Z")
+            if not failed:
+                cursor = moment - timedelta(minutes=1)
+            runs.append(
+                ExportRun(
+                    feed=feed,
+                    trigger="schedule",
+                    sink=sink,
+                    created_at=moment,
+                    started_at=moment,
+                    finished_at=moment + timedelta(seconds=rng.randint(2, 40)),
+                    outcome="failed" if failed else ("succeeded" if rows else "no_data"),
+                    rows=rows,
+                    cursor_before=before,
+                    cursor_after=cursor.isoformat().replace("+00:00", "Z"),
+                    error="Webhook answered 503 Service Unavailable after 5 attempts"
+                    if failed
+                    else "",
+                )
+            )
+        ExportRun.objects.bulk_create(runs)
+        report.add("export runs", len(runs))
+
+
+def seed_dashboard(*, now: datetime | None = None, seed: int = 20260122) -> SeedReport:
+    """Fill every table with demo data; safe to run again (see the module docstring)."""
+    now = now or timezone.now()
+    report = SeedReport()
+
+    def rng(part: str) -> random.Random:
+        # One generator per part: what one part draws never shifts what another draws, so a
+        # part skipped on a re-run cannot change the ids the others generate.
+        return random.Random(f"{seed}/{part}")
+
+    seed_follow_ups(now, report, rng("follow-ups"))
+    seed_quick_order_window(now, report, rng("quick-order"))
+    seed_guardrail_workflow_window(now, report, rng("guardrail-workflow"))
+    seed_onboarding(now, report, rng("onboarding"))
+    seed_offer_events(now, report, rng("offers"))
+    seed_chat_telemetry(now, report, seed)
+    seed_gdpr_audit(now, report, seed)
+    seed_automation_runs(now, report, seed)
+    seed_export_history(now, report, rng("export-history"))
+    return report

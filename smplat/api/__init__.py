@@ -1,0 +1,1 @@
+"""API plumbing shared by every app: key authentication, permissions, parsing, errors."""

@@ -1,0 +1,42 @@
+from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import JsonResponse
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from smplat.api.exceptions import error_body
+
+admin.site.site_header = "smplat reports"
+admin.site.site_title = "smplat reports"
+admin.site.index_title = "Operations"
+
+
+def healthz(request):
+    """Liveness and database reachability for load balancers (no secrets, no data)."""
+    from django.db import connection
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:  # any database failure means "not ready"
+        return JsonResponse(
+            error_body("database_unavailable", "The database is unreachable."), status=503
+        )
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path(
+        "api/docs/",
+        staff_member_required(SpectacularSwaggerView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
+]
+
+handler400 = "smplat.api.exceptions.handler400"
+handler403 = "smplat.api.exceptions.handler403"
+handler404 = "smplat.api.exceptions.handler404"
+handler500 = "smplat.api.exceptions.handler500"

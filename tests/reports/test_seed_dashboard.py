@@ -1,0 +1,70 @@
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from django.apps import apps
+from django.core.management import call_command
+
+from reports.models import GuardrailFollowUp
+from telemetry.models import (
+    GUARDRAIL_WORKFLOW_WINDOW,
+    QUICK_ORDER_WINDOW,
+    GuardrailWorkflowEvent,
+    PricingExperimentSegment,
+    QuickOrderEvent,
+)
+
+pytestmark = pytest.mark.django_db
+
+SEEDED_APPS = ("telemetry", "reports", "exports")
+
+
+def _counts() -> dict[str, int]:
+    return {
+        model._meta.label: model.objects.count()
+        for app in SEEDED_APPS
+        for model in apps.get_app_config(app).get_models()
+    }
+
+
+@time_machine.travel(datetime(2026, 11, 22, 9, 30, tzinfo=UTC), tick=False)
+def test_seed_fills_every_table_and_a_second_run_adds_no_copy():
+    call_command("seed_dashboard", verbosity=0)
+    first = _counts()
+    assert all(first.values()), [label for label, count in first.items() if not count]
+
+    call_command("seed_dashboard", verbosity=0)
+    assert _counts() == first
+
+
+@time_machine.travel(datetime(2026, 11, 22, 9, 30, tzinfo=UTC), tick=False)
+def test_seed_has_what_the_pages_and_exports_need_to_show():
+    call_command("seed_dashboard", verbosity=0)
+
+    actions = Counter(GuardrailFollowUp.objects.values_list("action", flat=True))
+    assert set(actions) == {"pause", "resume", "escalate"}
+    assert GuardrailFollowUp.objects.values("provider_id").distinct().count() >= 3
+    shared = Counter(GuardrailFollowUp.objects.values_list("created_at", flat=True))
+    assert any(n > 1 for n in shared.values()), "some follow-ups must share a timestamp"
+
+    assert QuickOrderEvent.objects.count() == QUICK_ORDER_WINDOW
+    assert GuardrailWorkflowEvent.objects.count() == GUARDRAIL_WORKFLOW_WINDOW
+    assert set(QuickOrderEvent.objects.values_list("event_name", flat=True)) == {
+        "quick_order.start",
+        "quick_order.abort",
+        "quick_order.complete",
+    }
+
+    segments = PricingExperimentSegment.objects.all()
+    assert segments.values("slug").distinct().count() >= 3
+    assert segments.filter(is_control=True).exists() and segments.filter(is_control=False).exists()
+
+
+def test_seed_leaves_a_full_window_of_real_events_alone():
+    QuickOrderEvent.objects.bulk_create(
+        QuickOrderEvent(event_name="quick_order.start", product_id="p", product_title="Real")
+        for _ in range(QUICK_ORDER_WINDOW)
+    )
+    call_command("seed_dashboard", verbosity=0)
+    assert set(QuickOrderEvent.objects.values_list("product_title", flat=True)) == {"Real"}

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import JsonResponse
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from smplat.api.exceptions import error_body
@@ -26,7 +26,12 @@ def healthz(request):
 
 
 urlpatterns = [
+    # Operator pages inside the admin come before the admin's own catch-all routes.
+    path("admin/", include("reports.admin_urls")),
     path("admin/", admin.site.urls),
+    path("dashboard/", include("telemetry.dashboard_urls")),
+    path("", include("telemetry.urls")),
+    path("", include("reports.urls")),
     path("healthz", healthz, name="healthz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

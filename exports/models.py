@@ -51,7 +51,7 @@ class ExportRun(models.Model):
     sink = models.TextField(blank=True, default="")
     error = models.TextField(blank=True, default="")
     # Where the run can be watched when it ran elsewhere (a dispatched GitHub workflow run).
-    external_url = models.URLField(max_length=500, blank=True, default="")
+    external_url = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -187,7 +187,7 @@ def seed_follow_ups(now: datetime, report: SeedReport, rng: random.Random) -> No
 
 
 def seed_quick_order_window(now: datetime, report: SeedReport, rng: random.Random) -> None:
-    have = QuickOrderEvent.objects.count()
+    have = QuickOrderEvent.objects.window().count()
     if have >= QUICK_ORDER_WINDOW:
         return  # a full window: demo rows would push real events out
     rows = []
@@ -225,11 +225,11 @@ def seed_quick_order_window(now: datetime, report: SeedReport, rng: random.Rando
             )
     rows = rows[: QUICK_ORDER_WINDOW - have]
     _insert_new(QuickOrderEvent, rows, report, "quick-order events", key="event_id")
-    telemetry_services.window_trim(model=QuickOrderEvent, size=QUICK_ORDER_WINDOW)
+    telemetry_services.window_trim(model=QuickOrderEvent)
 
 
 def seed_guardrail_workflow_window(now: datetime, report: SeedReport, rng: random.Random) -> None:
-    have = GuardrailWorkflowEvent.objects.count()
+    have = GuardrailWorkflowEvent.objects.window().count()
     if have >= GUARDRAIL_WORKFLOW_WINDOW:
         return
     actions = [a for a, _ in WORKFLOW_ACTIONS]
@@ -266,7 +266,7 @@ def seed_guardrail_workflow_window(now: datetime, report: SeedReport, rng: rando
             )
         )
     _insert_new(GuardrailWorkflowEvent, rows, report, "guardrail workflow events", key="event_id")
-    telemetry_services.window_trim(model=GuardrailWorkflowEvent, size=GUARDRAIL_WORKFLOW_WINDOW)
+    telemetry_services.window_trim(model=GuardrailWorkflowEvent)
 
 
 def seed_onboarding(now: datetime, report: SeedReport, rng: random.Random) -> None:

@@ -1,5 +1,18 @@
 """Reporting API routes and operator download/trigger routes."""
 
-from django.urls import path  # noqa: F401 - routes are added by the features that own them
+from django.urls import path
 
-urlpatterns: list = []
+from reports import apis
+
+urlpatterns = [
+    path(
+        "api/v1/reporting/guardrails/followups",
+        apis.FollowUpListApi.as_view(),
+        name="api-follow-ups",
+    ),
+    path(
+        "api/v1/fulfillment/providers/automation/status/history",
+        apis.AutomationStatusHistoryApi.as_view(),
+        name="api-automation-history",
+    ),
+]

@@ -117,3 +117,33 @@ def rows_before(
     if cursor is None:
         return queryset
     return _keyset(queryset, cursor, "<", timestamp_field, id_field)
+
+
+def keyset_page(
+    queryset: QuerySet,
+    *,
+    cursor: Cursor | None,
+    limit: int,
+    descending: bool = False,
+    timestamp_field: str,
+    id_field: str = "id",
+    columns: tuple[str, ...],
+) -> tuple[list[dict], str | None]:
+    """One page of ``.values(*columns)`` dicts in (timestamp, id) order, and the next cursor.
+
+    Fetches one row more than asked to know whether a next page exists: the cursor is None
+    on the last page, so a client walking ``nextCursor`` stops without an extra request.
+    """
+    if descending:
+        queryset = rows_before(queryset, cursor, timestamp_field=timestamp_field, id_field=id_field)
+        queryset = queryset.order_by(f"-{timestamp_field}", f"-{id_field}")
+    else:
+        queryset = rows_after(queryset, cursor, timestamp_field=timestamp_field, id_field=id_field)
+        queryset = queryset.order_by(timestamp_field, id_field)
+    wanted = tuple(dict.fromkeys((*columns, timestamp_field, id_field)))
+    rows = list(queryset.values(*wanted)[: limit + 1])
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]
+    return rows, format_cursor(last[timestamp_field], last[id_field])

@@ -27,6 +27,9 @@ class QuickOrderEventAdmin(ReadOnlyAdmin):
     date_hierarchy = "recorded_at"
     ordering = ["-id"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).window()
+
 
 @admin.register(models.GuardrailWorkflowEvent)
 class GuardrailWorkflowEventAdmin(ReadOnlyAdmin):
@@ -42,6 +45,9 @@ class GuardrailWorkflowEventAdmin(ReadOnlyAdmin):
     search_fields = ["event_id", "provider_id", "provider_name", "workflow_action"]
     date_hierarchy = "recorded_at"
     ordering = ["-id"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).window()
 
 
 class OnboardingJourneyTaskInline(admin.TabularInline):

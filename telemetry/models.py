@@ -8,13 +8,31 @@ costs what the first one costs.
 import uuid
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 QUICK_ORDER_WINDOW = 5_000
 GUARDRAIL_WORKFLOW_WINDOW = 2_000
+# Rows a window keeps beyond its size before they are deleted. Reads are always bounded by
+# the size, so the slack is invisible; it means a reader streaming the window is never
+# racing a concurrent trim (a row leaves the table only after 1 000 newer rows arrived).
+WINDOW_TRIM_SLACK = 1_000
+
 QUICK_ORDER_EVENT_NAMES = ["quick_order.start", "quick_order.abort", "quick_order.complete"]
 GDPR_ACTIONS = ["access_request", "export", "deletion", "consent_update", "retention_purge"]
+
+
+class WindowQuerySet(models.QuerySet):
+    def window(self, size: int | None = None) -> "WindowQuerySet":
+        """The rolling window: the newest ``size`` arrivals (default: the model's WINDOW).
+
+        Returned as a filter on the arrival id (not a slice), so it can still be filtered,
+        counted and ordered, e.g. by the admin's changelist.
+        """
+        size = size or self.model.WINDOW
+        floor = self.model.objects.order_by("-id").values("id")[size - 1 : size]
+        return self.filter(id__gte=Coalesce(Subquery(floor), Value(0)))
 
 
 class QuickOrderEvent(models.Model):
@@ -29,6 +47,8 @@ class QuickOrderEvent(models.Model):
         ABORT = "quick_order.abort", "Abort"
         COMPLETE = "quick_order.complete", "Complete"
 
+    WINDOW = QUICK_ORDER_WINDOW
+
     id = models.BigAutoField(primary_key=True)
     event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     session_id = models.TextField(null=True, blank=True)
@@ -38,6 +58,8 @@ class QuickOrderEvent(models.Model):
     platform_context = models.TextField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     recorded_at = models.DateTimeField(default=timezone.now)
+
+    objects = WindowQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
@@ -61,6 +83,8 @@ class GuardrailWorkflowEvent(models.Model):
         AUTOMATION = "automation", "Automation"
         STOREFRONT = "storefront", "Storefront"
 
+    WINDOW = GUARDRAIL_WORKFLOW_WINDOW
+
     id = models.BigAutoField(primary_key=True)
     event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     provider_id = models.TextField(null=True, blank=True)
@@ -71,6 +95,8 @@ class GuardrailWorkflowEvent(models.Model):
     guardrail_status = models.TextField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     recorded_at = models.DateTimeField(default=timezone.now)
+
+    objects = WindowQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]

@@ -13,8 +13,7 @@ from django.utils import timezone
 
 from telemetry.checklist import CHECKLIST_KEYS, ONBOARDING_CHECKLIST
 from telemetry.models import (
-    GUARDRAIL_WORKFLOW_WINDOW,
-    QUICK_ORDER_WINDOW,
+    WINDOW_TRIM_SLACK,
     CheckoutOfferEvent,
     GuardrailWorkflowEvent,
     OnboardingJourney,
@@ -25,8 +24,11 @@ from telemetry.models import (
 )
 
 
-def window_trim(*, model: type[QuickOrderEvent] | type[GuardrailWorkflowEvent], size: int) -> int:
-    """Delete what has fallen out of a rolling window: everything older than its newest ``size`` rows.
+def window_trim(*, model: type[QuickOrderEvent] | type[GuardrailWorkflowEvent]) -> int:
+    """Delete what has fallen well out of a rolling window.
+
+    Keeps the newest ``model.WINDOW + WINDOW_TRIM_SLACK`` rows; reads are bounded by
+    ``model.WINDOW`` (``objects.window()``), so what a client sees is exactly the window.
 
     Safe under concurrent writers without a lock: a transaction only deletes rows older than
     the ``size`` newest rows it can see, and rows it cannot see yet (other writers' uncommitted
@@ -34,6 +36,7 @@ def window_trim(*, model: type[QuickOrderEvent] | type[GuardrailWorkflowEvent], 
     Between two writers' commits the table may briefly hold a few rows more than ``size``;
     every read of the window is bounded by ``size``, so nobody sees them.
     """
+    size = model.WINDOW + WINDOW_TRIM_SLACK
     table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -67,7 +70,7 @@ def quick_order_event_record(
     event.full_clean()
     with transaction.atomic():
         event.save(force_insert=True)
-        window_trim(model=QuickOrderEvent, size=QUICK_ORDER_WINDOW)
+        window_trim(model=QuickOrderEvent)
     return event
 
 
@@ -96,7 +99,7 @@ def guardrail_workflow_event_record(
     event.full_clean()
     with transaction.atomic():
         event.save(force_insert=True)
-        window_trim(model=GuardrailWorkflowEvent, size=GUARDRAIL_WORKFLOW_WINDOW)
+        window_trim(model=GuardrailWorkflowEvent)
     return event
 
 

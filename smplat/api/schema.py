@@ -1,0 +1,58 @@
+"""OpenAPI pieces shared by the routes: the error body and the common error responses."""
+
+from drf_spectacular import openapi
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import serializers
+
+ErrorSerializer = inline_serializer(
+    name="Error",
+    fields={
+        "error": inline_serializer(
+            name="ErrorDetail",
+            fields={
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "fields": serializers.DictField(),
+            },
+        )
+    },
+)
+
+
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    descriptions = {
+        400: "Bad input: the message and `fields` say what.",
+        401: "No API key, or a wrong one.",
+        403: "Logged in, but not staff (or a missing CSRF token).",
+        404: "No such object, or nothing to export yet.",
+        413: "The request body is too large.",
+        415: "The request body is not JSON.",
+    }
+    return {
+        status: OpenApiResponse(ErrorSerializer, description=descriptions[status])
+        for status in (401, 403, *statuses)
+    }
+
+
+class AutoSchema(openapi.AutoSchema):
+    """Names nested ``InputSerializer``/``OutputSerializer`` classes after their view, so
+    ``FollowUpListApi.InputSerializer`` becomes the component ``FollowUpListInput``."""
+
+    def get_serializer_name(self, serializer, direction):
+        qualname = type(serializer).__qualname__
+        owner, _, inner = qualname.rpartition(".")
+        if owner:
+            return owner.removesuffix("Api") + inner.removesuffix("Serializer")
+        return super().get_serializer_name(serializer, direction)
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "smplat.api.authentication.ApiKeyAuthentication"
+    name = ["bearerKey", "apiKeyHeader"]
+
+    def get_security_definition(self, auto_schema):
+        return [
+            {"type": "http", "scheme": "bearer", "description": "CHECKOUT_API_KEY as a bearer token"},
+            {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "CHECKOUT_API_KEY"},
+        ]

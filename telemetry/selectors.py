@@ -1,0 +1,290 @@
+"""Reads of telemetry: experiment segments, the rolling windows, onboarding journeys."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+from django.db.models import Count, DecimalField, Max, Min, QuerySet, Sum
+from django.db.models.expressions import RawSQL
+
+from smplat.cursors import Cursor, format_timestamp, keyset_page, parse_cursor
+from telemetry.models import (
+    GuardrailWorkflowEvent,
+    OnboardingJourney,
+    PricingExperimentSegment,
+    QuickOrderEvent,
+)
+from telemetry.rows import (
+    GUARDRAIL_WORKFLOW_COLUMNS,
+    QUICK_ORDER_COLUMNS,
+    SEGMENT_COLUMNS,
+    SEGMENT_CSV_HEADER,
+    guardrail_workflow_row,
+    quick_order_row,
+    segment_row,
+)
+
+# --- Pricing experiment segments ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SegmentFilters:
+    slug: str | None = None
+    variant_key: str | None = None
+    is_control: bool | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def apply(self, queryset: QuerySet) -> QuerySet:
+        if self.slug:
+            queryset = queryset.filter(slug=self.slug)
+        if self.variant_key:
+            queryset = queryset.filter(variant_key=self.variant_key)
+        if self.is_control is not None:
+            queryset = queryset.filter(is_control=self.is_control)
+        if self.since:
+            queryset = queryset.filter(recorded_at__gte=self.since)
+        if self.until:
+            queryset = queryset.filter(recorded_at__lt=self.until)
+        return queryset
+
+
+def experiment_segments_page(
+    *, filters: SegmentFilters, cursor: Cursor | None, limit: int, descending: bool = False
+) -> tuple[list[dict], str | None]:
+    """A page of experiment rows (one per recorded experiment) and the next cursor.
+
+    The cursor's id is the segment row's own id: one event can carry several experiments,
+    so the event id alone would not order them.
+    """
+    rows, next_cursor = keyset_page(
+        filters.apply(PricingExperimentSegment.objects.all()),
+        cursor=cursor,
+        limit=limit,
+        descending=descending,
+        timestamp_field="recorded_at",
+        columns=SEGMENT_COLUMNS,
+    )
+    return [segment_row(row) for row in rows], next_cursor
+
+
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: object) -> object:
+    """Neutralise a cell a spreadsheet would run as a formula (OWASP's CSV injection advice)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _csv_cells(row: dict) -> list:
+    cells = []
+    for column in SEGMENT_CSV_HEADER:
+        value = row[column]
+        if isinstance(value, datetime):
+            value = format_timestamp(value)
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, uuid.UUID):
+            value = str(value)
+        cells.append(csv_safe(value) if value is not None else "")
+    return cells
+
+
+def experiment_segments_csv(
+    *,
+    filters: SegmentFilters,
+    cursor: Cursor | None = None,
+    limit: int | None = None,
+    descending: bool = False,
+    batch_size: int = 2000,
+) -> Iterator[bytes]:
+    """The filtered rows as CSV with the data-lake header, streamed in keyset batches.
+
+    Memory stays flat whatever the number of rows: each batch is written and dropped.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+
+    def flush() -> bytes:
+        data = buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+        return data
+
+    writer.writerow(SEGMENT_CSV_HEADER)
+    yield flush()
+    remaining = limit
+    base = filters.apply(PricingExperimentSegment.objects.all())
+    while remaining is None or remaining > 0:
+        size = batch_size if remaining is None else min(batch_size, remaining)
+        rows, next_cursor = keyset_page(
+            base,
+            cursor=cursor,
+            limit=size,
+            descending=descending,
+            timestamp_field="recorded_at",
+            columns=SEGMENT_COLUMNS,
+        )
+        for row in rows:
+            writer.writerow(_csv_cells(row))
+        if rows:
+            yield flush()
+        if next_cursor is None:
+            return
+        cursor = parse_cursor(next_cursor, id_kind=int)
+        if remaining is not None:
+            remaining -= len(rows)
+
+
+# --- Rolling windows ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WindowExport:
+    """A frozen view of a window: the rows with ids in [low, high], ``count`` of them."""
+
+    count: int
+    lines: Iterator[bytes]
+
+
+def _window_export(
+    model: type[QuickOrderEvent] | type[GuardrailWorkflowEvent],
+    columns: tuple[str, ...],
+    to_row: Callable[[dict], dict],
+    limit: int | None,
+    batch_size: int = 1000,
+) -> WindowExport:
+    """The newest ``limit`` rows of the window (all of it without a limit), oldest first.
+
+    The bounds and the count are taken once, up front, so the header that announces the
+    count and the body agree even while new events arrive; rows are then streamed in id
+    batches. Trimming keeps a slack behind the window, so none of these rows is deleted
+    while the body streams.
+    """
+    size = model.WINDOW if limit is None else min(limit, model.WINDOW)
+    bounds = model.objects.window(size).aggregate(low=Min("id"), high=Max("id"), count=Count("id"))
+
+    def lines() -> Iterator[bytes]:
+        after = bounds["low"] - 1
+        while True:
+            batch = list(
+                model.objects.filter(id__gt=after, id__lte=bounds["high"])
+                .order_by("id")
+                .values("id", *columns)[:batch_size]
+            )
+            if not batch:
+                return
+            yield b"".join(orjson.dumps(to_row(row)) + b"\n" for row in batch)
+            after = batch[-1]["id"]
+
+    return WindowExport(count=bounds["count"], lines=lines() if bounds["count"] else iter(()))
+
+
+def quick_order_export(*, limit: int | None = None) -> WindowExport:
+    return _window_export(QuickOrderEvent, QUICK_ORDER_COLUMNS, quick_order_row, limit)
+
+
+def guardrail_workflow_export(*, limit: int | None = None) -> WindowExport:
+    return _window_export(
+        GuardrailWorkflowEvent, GUARDRAIL_WORKFLOW_COLUMNS, guardrail_workflow_row, limit
+    )
+
+
+def guardrail_workflow_summary() -> dict:
+    """What the guardrail workflow window says, for the automation history and the cards.
+
+    Same metric names as the exported status payload: ``actionCounts``,
+    ``attachmentTotals`` and ``providerActivity`` (the ten most active providers).
+    """
+    window = GuardrailWorkflowEvent.objects.window()
+    totals = window.aggregate(events=Count("id"), last=Max("recorded_at"))
+    actions = dict(
+        window.order_by()
+        .values_list("workflow_action")
+        .annotate(n=Count("id"))
+        .values_list("workflow_action", "n")
+    )
+    # sizeBytes is whatever the client sent: only numbers count, text never breaks the sum.
+    size_bytes = RawSQL(
+        "CASE WHEN jsonb_typeof(metadata -> 'sizeBytes') = 'number' "
+        "THEN (metadata ->> 'sizeBytes')::numeric ELSE 0 END",
+        (),
+        output_field=DecimalField(),
+    )
+    attachments = window.filter(workflow_action="attachment.upload").aggregate(
+        uploads=Count("id"), bytes=Sum(size_bytes)
+    )
+    providers = (
+        window.exclude(provider_id=None)
+        .order_by()
+        .values("provider_id", "provider_name")
+        .annotate(events=Count("id"), last=Max("recorded_at"))
+        .order_by("-events", "provider_id")[:10]
+    )
+    return {
+        "events": totals["events"],
+        "lastEventAt": format_timestamp(totals["last"]) if totals["last"] else None,
+        "actionCounts": actions,
+        "attachmentTotals": {
+            "uploads": attachments["uploads"],
+            "bytes": int(attachments["bytes"] or 0),
+        },
+        "providerActivity": [
+            {
+                "providerId": p["provider_id"],
+                "providerName": p["provider_name"],
+                "events": p["events"],
+                "lastActionAt": format_timestamp(p["last"]),
+            }
+            for p in providers
+        ],
+    }
+
+
+# --- Onboarding journeys --------------------------------------------------------------------
+
+
+def onboarding_journey_detail(*, order_id: uuid.UUID, recent_events: int = 20) -> dict | None:
+    """The order's journey with its checklist and its most recent events, or None."""
+    journey = OnboardingJourney.objects.filter(order_id=order_id).first()
+    if journey is None:
+        return None
+    tasks = list(journey.tasks.order_by("position", "key"))
+    events = list(journey.events.order_by("-recorded_at", "-id")[:recent_events])
+    done = sum(1 for task in tasks if task.completed)
+    return {
+        "journeyId": str(journey.id),
+        "orderId": str(journey.order_id),
+        "orderNumber": journey.order_number,
+        "status": journey.status,
+        "createdAt": format_timestamp(journey.created_at),
+        "updatedAt": format_timestamp(journey.updated_at),
+        "progress": {"completed": done, "total": len(tasks)},
+        "checklist": [
+            {
+                "key": task.key,
+                "title": task.title,
+                "completed": task.completed,
+                "completedAt": format_timestamp(task.completed_at) if task.completed_at else None,
+            }
+            for task in tasks
+        ],
+        "recentEvents": [
+            {
+                "eventId": str(event.id),
+                "eventType": event.event_type,
+                "taskKey": event.task_key,
+                "metadata": event.metadata,
+                "recordedAt": format_timestamp(event.recorded_at),
+            }
+            for event in events
+        ],
+    }

@@ -206,3 +206,24 @@ LOGGING = {
         "pgserver": {"level": "WARNING"},
     },
 }
+
+# --- Telemetry monitors ---------------------------------------------------------------------
+# monitor_telemetry_rollups, monitor_gdpr_audit and the /dashboard/telemetry/ badges judge
+# freshness like dbt's source freshness: older than WARN_AFTER warns (exit 0), older than
+# ERROR_AFTER is stale (exit 1 and one Slack alert per run to MONITOR_ALERT_WEBHOOK_URL).
+MONITOR_ALERT_WEBHOOK_URL = env.str("MONITOR_ALERT_WEBHOOK_URL", default="")
+MONITOR_ALERT_TIMEOUT_SECONDS = env.float("MONITOR_ALERT_TIMEOUT_SECONDS", default=10.0)
+TELEMETRY_ROLLUPS_WARN_AFTER_HOURS = env.float("TELEMETRY_ROLLUPS_WARN_AFTER_HOURS", default=2.0)
+TELEMETRY_ROLLUPS_ERROR_AFTER_HOURS = env.float(
+    "TELEMETRY_ROLLUPS_ERROR_AFTER_HOURS", default=6.0
+)
+GDPR_AUDIT_WARN_AFTER_HOURS = env.float("GDPR_AUDIT_WARN_AFTER_HOURS", default=24.0)
+GDPR_AUDIT_ERROR_AFTER_HOURS = env.float("GDPR_AUDIT_ERROR_AFTER_HOURS", default=48.0)
+for _warn, _error in [
+    ("TELEMETRY_ROLLUPS_WARN_AFTER_HOURS", "TELEMETRY_ROLLUPS_ERROR_AFTER_HOURS"),
+    ("GDPR_AUDIT_WARN_AFTER_HOURS", "GDPR_AUDIT_ERROR_AFTER_HOURS"),
+]:
+    if not 0 < globals()[_warn] <= globals()[_error]:
+        raise ImproperlyConfigured(f"{_warn} must be above 0 and at most {_error}")
+if MONITOR_ALERT_TIMEOUT_SECONDS <= 0:
+    raise ImproperlyConfigured("MONITOR_ALERT_TIMEOUT_SECONDS must be above 0")

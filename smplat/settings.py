@@ -207,6 +207,88 @@ LOGGING = {
     },
 }
 
+# --- Exports --------------------------------------------------------------------------------
+# The export engine (exports/): see README.md "## Exports". Names the runbooks use are kept.
+# Rows per batch: one webhook POST, one S3 object, one cursor checkpoint.
+EXPORT_BATCH_SIZE = env.int("EXPORT_BATCH_SIZE", default=500)
+# Rows are read only up to the database's now() minus this lag, so a row whose transaction
+# commits late (with a timestamp older than rows already exported) is not skipped.
+EXPORT_SAFETY_LAG_SECONDS = env.float("EXPORT_SAFETY_LAG_SECONDS", default=5.0)
+EXPORT_HTTP_TIMEOUT_SECONDS = env.float("EXPORT_HTTP_TIMEOUT_SECONDS", default=10.0)
+EXPORT_RETRY_ATTEMPTS = env.int("EXPORT_RETRY_ATTEMPTS", default=5)
+EXPORT_RETRY_BACKOFF_SECONDS = env.float("EXPORT_RETRY_BACKOFF_SECONDS", default=1.0)
+EXPORT_RETRY_MAX_DELAY_SECONDS = env.float("EXPORT_RETRY_MAX_DELAY_SECONDS", default=60.0)
+# Standard Webhooks signing secret (``whsec_<base64>`` or any string); unset: unsigned.
+EXPORT_WEBHOOK_SECRET = env.str("EXPORT_WEBHOOK_SECRET", default="")
+EXPORT_STATUS_TIMEOUT_SECONDS = env.float("EXPORT_STATUS_TIMEOUT_SECONDS", default=5.0)
+EXPORT_PRESIGN_SECONDS = env.int("EXPORT_PRESIGN_SECONDS", default=7 * 24 * 3600)
+if EXPORT_BATCH_SIZE < 1 or EXPORT_RETRY_ATTEMPTS < 1 or EXPORT_SAFETY_LAG_SECONDS < 0:
+    raise ImproperlyConfigured(
+        "EXPORT_BATCH_SIZE and EXPORT_RETRY_ATTEMPTS must be >= 1, EXPORT_SAFETY_LAG_SECONDS >= 0"
+    )
+for _name in ("EXPORT_HTTP_TIMEOUT_SECONDS", "EXPORT_STATUS_TIMEOUT_SECONDS"):
+    if globals()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be positive")
+
+# Guardrail follow-ups (export_guardrail_followups).
+ANALYTICS_GUARDRAIL_WEBHOOK = env.str("ANALYTICS_GUARDRAIL_WEBHOOK", default="")
+GUARDRAIL_EXPORT_SINK = env.str("GUARDRAIL_EXPORT_SINK", default="webhook")
+GUARDRAIL_EXPORT_FILE_PATH = env.str("GUARDRAIL_EXPORT_FILE_PATH", default="")
+GUARDRAIL_EXPORT_S3_URI = env.str("GUARDRAIL_EXPORT_S3_URI", default="")
+GUARDRAIL_EXPORT_CURSOR_PATH = env.str(
+    "GUARDRAIL_EXPORT_CURSOR_PATH", default=str(BASE_DIR / "guardrail_followups_cursor.json")
+)
+GUARDRAIL_EXPORT_CURSOR_S3_URI = env.str("GUARDRAIL_EXPORT_CURSOR_S3_URI", default="")
+GUARDRAIL_EXPORT_STATUS_S3_URI = env.str("GUARDRAIL_EXPORT_STATUS_S3_URI", default="")
+GUARDRAIL_EXPORT_STATUS_URL = env.str("GUARDRAIL_EXPORT_STATUS_URL", default="")
+GUARDRAIL_EXPORT_SLACK_WEBHOOK = env.str("GUARDRAIL_EXPORT_SLACK_WEBHOOK", default="")
+GUARDRAIL_EXPORT_WORKFLOW_URL = env.str("GUARDRAIL_EXPORT_WORKFLOW_URL", default="")
+
+# Onboarding pricing-experiment segments (export_onboarding_pricing_segments[_via_api]).
+ANALYTICS_SEGMENTS_WEBHOOK = env.str("ANALYTICS_SEGMENTS_WEBHOOK", default="")
+ONBOARDING_EXPORT_SINK = env.str("ONBOARDING_EXPORT_SINK", default="webhook")
+ONBOARDING_EXPORT_FILE_PATH = env.str("ONBOARDING_EXPORT_FILE_PATH", default="")
+ONBOARDING_EXPORT_S3_URI = env.str("ONBOARDING_EXPORT_S3_URI", default="")
+ONBOARDING_EXPORT_CURSOR_PATH = env.str(
+    "ONBOARDING_EXPORT_CURSOR_PATH", default=str(BASE_DIR / "onboarding_export_cursor.json")
+)
+ONBOARDING_EXPORT_CURSOR_S3_URI = env.str("ONBOARDING_EXPORT_CURSOR_S3_URI", default="")
+ONBOARDING_EXPORT_STATUS_S3_URI = env.str("ONBOARDING_EXPORT_STATUS_S3_URI", default="")
+ONBOARDING_EXPORT_SLACK_WEBHOOK = env.str("ONBOARDING_EXPORT_SLACK_WEBHOOK", default="")
+ONBOARDING_EXPORT_WORKFLOW_URL = env.str("ONBOARDING_EXPORT_WORKFLOW_URL", default="")
+# The reporting endpoint export_onboarding_pricing_segments_via_api walks.
+REPORTING_API_URL = env.str("REPORTING_API_URL", default="")
+
+# Checkout offer events (export_offer_events).
+OFFER_EVENTS_EXPORT_SLACK_WEBHOOK = env.str("OFFER_EVENTS_EXPORT_SLACK_WEBHOOK", default="")
+
+# Telemetry snapshots (export_quick_order_telemetry, export_guardrail_workflow_telemetry).
+QUICK_ORDER_EXPORT_URL = env.str("QUICK_ORDER_EXPORT_URL", default="")
+QUICK_ORDER_EXPORT_BUCKET = env.str("QUICK_ORDER_EXPORT_BUCKET", default="")
+QUICK_ORDER_EXPORT_S3_PREFIX = env.str("QUICK_ORDER_EXPORT_S3_PREFIX", default="")
+QUICK_ORDER_EXPORT_STATUS_S3_URI = env.str("QUICK_ORDER_EXPORT_STATUS_S3_URI", default="")
+QUICK_ORDER_EXPORT_STATUS_URL = env.str("QUICK_ORDER_EXPORT_STATUS_URL", default="")
+QUICK_ORDER_EXPORT_SLACK_WEBHOOK = env.str("QUICK_ORDER_EXPORT_SLACK_WEBHOOK", default="")
+QUICK_ORDER_EXPORT_WORKFLOW_URL = env.str("QUICK_ORDER_EXPORT_WORKFLOW_URL", default="")
+GUARDRAIL_WORKFLOW_EXPORT_URL = env.str("GUARDRAIL_WORKFLOW_EXPORT_URL", default="")
+GUARDRAIL_WORKFLOW_EXPORT_BUCKET = env.str("GUARDRAIL_WORKFLOW_EXPORT_BUCKET", default="")
+GUARDRAIL_WORKFLOW_EXPORT_S3_PREFIX = env.str("GUARDRAIL_WORKFLOW_EXPORT_S3_PREFIX", default="")
+GUARDRAIL_WORKFLOW_EXPORT_STATUS_S3_URI = env.str(
+    "GUARDRAIL_WORKFLOW_EXPORT_STATUS_S3_URI", default=""
+)
+GUARDRAIL_WORKFLOW_EXPORT_STATUS_URL = env.str("GUARDRAIL_WORKFLOW_EXPORT_STATUS_URL", default="")
+GUARDRAIL_WORKFLOW_EXPORT_SLACK_WEBHOOK = env.str(
+    "GUARDRAIL_WORKFLOW_EXPORT_SLACK_WEBHOOK", default=""
+)
+GUARDRAIL_WORKFLOW_EXPORT_WORKFLOW_URL = env.str(
+    "GUARDRAIL_WORKFLOW_EXPORT_WORKFLOW_URL", default=""
+)
+
+# GitHub Actions sets these; a run's workflowUrl points at its Actions run when present.
+GITHUB_SERVER_URL = env.str("GITHUB_SERVER_URL", default="")
+GITHUB_REPOSITORY = env.str("GITHUB_REPOSITORY", default="")
+GITHUB_RUN_ID = env.str("GITHUB_RUN_ID", default="")
+
 # --- Telemetry monitors ---------------------------------------------------------------------
 # monitor_telemetry_rollups, monitor_gdpr_audit and the /dashboard/telemetry/ badges judge
 # freshness like dbt's source freshness: older than WARN_AFTER warns (exit 0), older than
@@ -214,9 +296,7 @@ LOGGING = {
 MONITOR_ALERT_WEBHOOK_URL = env.str("MONITOR_ALERT_WEBHOOK_URL", default="")
 MONITOR_ALERT_TIMEOUT_SECONDS = env.float("MONITOR_ALERT_TIMEOUT_SECONDS", default=10.0)
 TELEMETRY_ROLLUPS_WARN_AFTER_HOURS = env.float("TELEMETRY_ROLLUPS_WARN_AFTER_HOURS", default=2.0)
-TELEMETRY_ROLLUPS_ERROR_AFTER_HOURS = env.float(
-    "TELEMETRY_ROLLUPS_ERROR_AFTER_HOURS", default=6.0
-)
+TELEMETRY_ROLLUPS_ERROR_AFTER_HOURS = env.float("TELEMETRY_ROLLUPS_ERROR_AFTER_HOURS", default=6.0)
 GDPR_AUDIT_WARN_AFTER_HOURS = env.float("GDPR_AUDIT_WARN_AFTER_HOURS", default=24.0)
 GDPR_AUDIT_ERROR_AFTER_HOURS = env.float("GDPR_AUDIT_ERROR_AFTER_HOURS", default=48.0)
 for _warn, _error in [
@@ -227,3 +307,7 @@ for _warn, _error in [
         raise ImproperlyConfigured(f"{_warn} must be above 0 and at most {_error}")
 if MONITOR_ALERT_TIMEOUT_SECONDS <= 0:
     raise ImproperlyConfigured("MONITOR_ALERT_TIMEOUT_SECONDS must be above 0")
+# Read by the status helpers (exports/status.py) and the download proxy: plain http is
+# only followed to the S3-compatible endpoint's host or to these hosts.
+AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="")
+EXPORT_PROXY_ALLOWED_HOSTS = env.list("EXPORT_PROXY_ALLOWED_HOSTS", default=[])

@@ -1,0 +1,257 @@
+"""What each feed exports. A feed declares its rows (model, order, columns), how a row is
+serialised (the one public shape in ``reports/rows.py`` / ``telemetry/rows.py``), its webhook
+envelope and where its configuration lives; the engine (``exports/engine.py``), the sinks and
+the cursor stores are shared by all of them."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Model, QuerySet
+
+from exports.models import Feed
+from reports.models import GuardrailFollowUp
+from reports.rows import FOLLOW_UP_COLUMNS, follow_up_row
+from smplat.cursors import Cursor, format_cursor, parse_cursor
+from telemetry.models import CheckoutOfferEvent, PricingExperimentSegment
+from telemetry.rows import OFFER_EVENT_COLUMNS, SEGMENT_COLUMNS, offer_event_row, segment_row
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Rows that travel together: one webhook POST, one S3 object, one cursor checkpoint."""
+
+    feed: str
+    rows: list[dict[str, Any]]
+    first_position: str
+    last_position: str
+    # Where the next run resumes once this batch is accepted (None: from the beginning).
+    checkpoint: str | None
+
+    @property
+    def key(self) -> str:
+        """Idempotency key: the same rows re-sent after a crash get the same key."""
+        digest = hashlib.sha256(
+            f"{self.feed}|{self.first_position}|{self.last_position}".encode()
+        ).hexdigest()
+        return f"msg_{digest[:32]}"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Narrowing options of one run (only those a feed understands are used)."""
+
+    provider_id: str | None = None
+    since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FeedDefinition:
+    name: str
+    envelope: str  # the webhook body is {envelope: [rows]}
+    settings_prefix: str  # <PREFIX>_SINK, _FILE_PATH, _S3_URI, _CURSOR_PATH, ...
+    webhook_setting: str | None
+    slack_setting: str
+    default_cursor_file: str
+
+    @property
+    def label(self) -> str:
+        return Feed(self.name).label
+
+    def parse_cursor(self, text: str) -> str:
+        """Validate a cursor given on the command line; returns its normal text form."""
+        return text
+
+
+@dataclass(frozen=True)
+class RowFeed(FeedDefinition):
+    """Rows read from this database in (timestamp, id) order."""
+
+    model: type[Model] = field(default=GuardrailFollowUp)
+    timestamp_field: str = "created_at"
+    columns: tuple[str, ...] = ()
+    serialise: Callable[[dict[str, Any]], dict[str, Any]] = follow_up_row
+    id_kind: type = uuid.UUID
+
+    def parse_cursor(self, text: str) -> str:
+        return str(parse_cursor(text, id_kind=self.id_kind))
+
+    def queryset(self, filters: Filters) -> QuerySet:
+        queryset = self.model.objects.all()
+        if filters.provider_id and self.name == Feed.GUARDRAIL_FOLLOWUPS:
+            queryset = queryset.filter(provider_id=filters.provider_id)
+        if filters.since is not None:
+            queryset = queryset.filter(**{f"{self.timestamp_field}__gte": filters.since})
+        return queryset
+
+    def batches(
+        self,
+        *,
+        start: str | None,
+        batch_size: int,
+        limit: int | None,
+        filters: Filters,
+        high_water_mark: datetime,
+    ) -> Iterator[Batch]:
+        """Keyset batches strictly after ``start``, never past ``high_water_mark``.
+
+        Each batch is one indexed query with the row comparison of ``smplat.cursors``;
+        ``.values()`` dicts only, never model instances, and never a server-side cursor in
+        autocommit (psycopg makes that a WITH HOLD cursor, which materialises the result).
+        """
+        from smplat.cursors import rows_after
+
+        ts = self.timestamp_field
+        base = (
+            self.queryset(filters)
+            .filter(**{f"{ts}__lte": high_water_mark})
+            .order_by(ts, "id")
+            .values(*self.columns)
+        )
+        cursor: Cursor | None = parse_cursor(start, id_kind=self.id_kind) if start else None
+        sent = 0
+        while limit is None or sent < limit:
+            size = batch_size if limit is None else min(batch_size, limit - sent)
+            values = list(rows_after(base, cursor, timestamp_field=ts)[:size])
+            if not values:
+                return
+            first, last = values[0], values[-1]
+            cursor = Cursor(last[ts], str(last["id"]))
+            yield Batch(
+                feed=self.name,
+                rows=[self.serialise(value) for value in values],
+                first_position=format_cursor(first[ts], first["id"]),
+                last_position=str(cursor),
+                checkpoint=str(cursor),
+            )
+            sent += len(values)
+            if len(values) < size:
+                return
+
+
+GUARDRAIL_FOLLOWUPS = RowFeed(
+    name=Feed.GUARDRAIL_FOLLOWUPS,
+    envelope="followUps",
+    settings_prefix="GUARDRAIL_EXPORT",
+    webhook_setting="ANALYTICS_GUARDRAIL_WEBHOOK",
+    slack_setting="GUARDRAIL_EXPORT_SLACK_WEBHOOK",
+    default_cursor_file="guardrail_followups_cursor.json",
+    model=GuardrailFollowUp,
+    timestamp_field="created_at",
+    columns=FOLLOW_UP_COLUMNS,
+    serialise=follow_up_row,
+    id_kind=uuid.UUID,
+)
+
+ONBOARDING_PRICING_SEGMENTS = RowFeed(
+    name=Feed.ONBOARDING_PRICING_SEGMENTS,
+    envelope="segments",
+    settings_prefix="ONBOARDING_EXPORT",
+    webhook_setting="ANALYTICS_SEGMENTS_WEBHOOK",
+    slack_setting="ONBOARDING_EXPORT_SLACK_WEBHOOK",
+    default_cursor_file="onboarding_export_cursor.json",
+    model=PricingExperimentSegment,
+    timestamp_field="recorded_at",
+    # "id" is the segment row's own key: the tie-breaker of the keyset order.
+    columns=("id", *SEGMENT_COLUMNS),
+    serialise=segment_row,
+    id_kind=int,
+)
+
+OFFER_EVENTS = RowFeed(
+    name=Feed.OFFER_EVENTS,
+    envelope="offerEvents",
+    settings_prefix="OFFER_EVENTS_EXPORT",
+    webhook_setting=None,
+    slack_setting="OFFER_EVENTS_EXPORT_SLACK_WEBHOOK",
+    default_cursor_file="offer_events_cursor.json",
+    model=CheckoutOfferEvent,
+    timestamp_field="recorded_at",
+    columns=OFFER_EVENT_COLUMNS,
+    serialise=offer_event_row,
+    id_kind=uuid.UUID,
+)
+
+
+@dataclass(frozen=True)
+class ApiFeed(FeedDefinition):
+    """Rows read page by page from the reporting API (for hosts without database access)."""
+
+    rows_key: str = "events"
+
+    def batches(
+        self,
+        *,
+        start: str | None,
+        batch_size: int,
+        limit: int | None,
+        api_url: str,
+        api_key: str,
+    ) -> Iterator[Batch]:
+        """Walk ``nextCursor``. The API gives no cursor after its last page, so a final partial
+        page keeps the previous checkpoint: the next run sends it again (same batch key, so a
+        receiver drops the copies) rather than guessing a position and losing rows."""
+        from exports.http import request_with_retries
+
+        cursor = start
+        sent = 0
+        while limit is None or sent < limit:
+            size = min(batch_size, 500) if limit is None else min(batch_size, 500, limit - sent)
+            params = {"limit": str(size)}
+            if cursor:
+                params["cursor"] = cursor
+            url = _with_query(api_url, params)
+            headers = {"Accept": "application/json"}
+            if api_key:
+                headers["Authorization"] = f"Bearer {api_key}"
+            body = request_with_retries("GET", url, headers=headers).json()
+            rows = body.get(self.rows_key) or []
+            next_cursor = body.get("nextCursor")
+            if not rows:
+                return
+            first, last = rows[0], rows[-1]
+            yield Batch(
+                feed=self.name,
+                rows=rows,
+                first_position=f"{first.get('recordedAt')}~{first.get('eventId')}~{cursor}",
+                last_position=f"{last.get('recordedAt')}~{last.get('eventId')}~{next_cursor}",
+                checkpoint=next_cursor or cursor,
+            )
+            sent += len(rows)
+            if not next_cursor:
+                return
+            cursor = next_cursor
+
+
+def _with_query(url: str, params: dict[str, str]) -> str:
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query.update(params)
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+ONBOARDING_PRICING_SEGMENTS_VIA_API = ApiFeed(
+    name=Feed.ONBOARDING_PRICING_SEGMENTS_VIA_API,
+    envelope="segments",
+    settings_prefix="ONBOARDING_EXPORT",
+    webhook_setting="ANALYTICS_SEGMENTS_WEBHOOK",
+    slack_setting="ONBOARDING_EXPORT_SLACK_WEBHOOK",
+    default_cursor_file="onboarding_export_via_api_cursor.json",
+)
+
+ROW_FEEDS: dict[str, FeedDefinition] = {
+    feed.name: feed
+    for feed in (
+        GUARDRAIL_FOLLOWUPS,
+        ONBOARDING_PRICING_SEGMENTS,
+        ONBOARDING_PRICING_SEGMENTS_VIA_API,
+        OFFER_EVENTS,
+    )
+}

@@ -1,0 +1,203 @@
+"""What the exporter commands share: the flags of SPEC §4, SIGTERM handling and the summary.
+
+Each command is a thin ``handle()`` over ``exports.services``; tests call the services.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from exports import services
+from exports.cursors import CURSOR_STORE_KINDS
+from exports.feeds import ROW_FEEDS
+from exports.locks import FeedBusy
+from exports.models import ExportRun
+from exports.progress import Progress
+from exports.sinks import SINK_KINDS
+
+
+class _TextToBinary:
+    """Lets the stdout sink write bytes to a text stream (``call_command(stdout=StringIO())``)."""
+
+    def __init__(self, text_stream):
+        self.text_stream = text_stream
+
+    def write(self, data: bytes) -> int:
+        self.text_stream.write(data.decode())
+        return len(data)
+
+    def flush(self) -> None:
+        self.text_stream.flush()
+
+
+class StopFlag:
+    """SIGTERM (a cancelled CI job, a stopping container) ends the run after the batch in
+    flight is delivered and checkpointed, instead of killing it mid-write."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def install(self) -> None:
+        def _handler(signum, frame):
+            self.requested = True
+
+        # ValueError outside the main thread (a command called from a worker thread).
+        with contextlib.suppress(ValueError):
+            signal.signal(signal.SIGTERM, _handler)
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
+class ExportCommand(BaseCommand):
+    """Base of the row exporters: subclasses set ``feed`` and may add flags."""
+
+    feed: str
+    default_sink = "stdout"
+
+    def add_arguments(self, parser) -> None:
+        definition = ROW_FEEDS[self.feed]
+        parser.add_argument("--limit", type=positive_int, help="at most N rows in this run")
+        parser.add_argument(
+            "--cursor",
+            help="start strictly after this cursor (<ISO timestamp>[~<id>]) instead of the store",
+        )
+        parser.add_argument("--sink", choices=SINK_KINDS, default=self.default_sink)
+        parser.add_argument("--file-path", help="NDJSON file the file sink appends to")
+        parser.add_argument(
+            "--webhook-url",
+            help=f"webhook sink endpoint (default ${definition.webhook_setting})"
+            if definition.webhook_setting
+            else "webhook sink endpoint",
+        )
+        parser.add_argument("--s3-uri", help="s3://bucket/prefix for the s3 sink")
+        parser.add_argument(
+            "--cursor-store",
+            choices=CURSOR_STORE_KINDS,
+            help="keep a checkpoint and resume from it (no store unless given)",
+        )
+        parser.add_argument(
+            "--cursor-store-path",
+            help=f"cursor file of the file store (default {definition.default_cursor_file})",
+        )
+        parser.add_argument("--cursor-store-uri", help="s3://bucket/key of the s3 store")
+        parser.add_argument(
+            "--batch-size", type=positive_int, help="rows per batch (default EXPORT_BATCH_SIZE)"
+        )
+        parser.add_argument(
+            "--trigger", choices=ExportRun.Trigger.values, default=ExportRun.Trigger.SCHEDULE
+        )
+
+    def options_from(self, options: dict) -> services.ExportOptions:
+        stream = getattr(self.stdout._out, "buffer", None) or _TextToBinary(self.stdout._out)
+        return services.ExportOptions(
+            sink=options["sink"],
+            file_path=options["file_path"],
+            webhook_url=options["webhook_url"],
+            s3_uri=options["s3_uri"],
+            cursor_store=options["cursor_store"],
+            cursor_store_path=options["cursor_store_path"],
+            cursor_store_uri=options["cursor_store_uri"],
+            cursor=options["cursor"],
+            limit=options["limit"],
+            batch_size=options["batch_size"],
+            provider_id=options.get("provider_id"),
+            lookback_days=options.get("lookback_days"),
+            format=options.get("format") or "ndjson",
+            api_url=options.get("api_url"),
+            stream=stream,
+        )
+
+    def handle(self, *args, **options) -> None:
+        stop = StopFlag()
+        stop.install()
+        progress = Progress(stream=sys.stderr)
+        started = time.monotonic()
+        try:
+            run = services.export_feed(
+                feed=self.feed,
+                options=self.options_from(options),
+                trigger=options["trigger"],
+                progress=progress,
+                should_stop=stop,
+            )
+        except FeedBusy as exc:
+            raise CommandError(f"{exc}; not starting a second run") from exc
+        except services.ExportFailed as exc:
+            run = exc.run
+            raise CommandError(
+                f"{run.get_feed_display()} export failed after {run.rows:,} rows"
+                f" (run #{run.pk}): {exc}. Cursor left at {run.cursor_after or '(start)'}."
+            ) from exc
+        elapsed = time.monotonic() - started
+        rate = run.rows / elapsed if elapsed > 0 else 0
+        # The summary goes to stderr: stdout may be the NDJSON itself.
+        self.stderr.write(
+            self.style.SUCCESS(
+                f"{run.get_feed_display()}: {run.rows:,} rows to {run.sink} in {elapsed:.1f}s"
+                f" ({rate:,.0f} rows/s); cursor {run.cursor_after or '(none)'} (run #{run.pk})"
+            )
+        )
+
+
+class SnapshotCommand(BaseCommand):
+    feed: str
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--url", help="the capture route's export URL (default *_EXPORT_URL)")
+        parser.add_argument("--bucket", help="S3 bucket (default *_EXPORT_BUCKET)")
+        parser.add_argument("--prefix", help="S3 key prefix (default *_EXPORT_S3_PREFIX)")
+        parser.add_argument(
+            "--status-uri", help="where the status JSON goes (default *_EXPORT_STATUS_S3_URI)"
+        )
+        parser.add_argument(
+            "--trigger", choices=ExportRun.Trigger.values, default=ExportRun.Trigger.SCHEDULE
+        )
+
+    def handle(self, *args, **options) -> None:
+        try:
+            run = services.export_snapshot(
+                feed=self.feed,
+                trigger=options["trigger"],
+                url=options["url"],
+                bucket=options["bucket"],
+                prefix=options["prefix"],
+                status_uri=options["status_uri"],
+            )
+        except FeedBusy as exc:
+            raise CommandError(f"{exc}; not starting a second run") from exc
+        except services.ExportFailed as exc:
+            raise CommandError(
+                f"{exc.run.get_feed_display()} export failed (run #{exc.run.pk}): {exc}"
+            ) from exc
+        if run.outcome == ExportRun.Outcome.NO_DATA:
+            self.stderr.write(
+                f"{run.get_feed_display()}: no events yet (the export route answered 404);"
+                f" nothing uploaded (run #{run.pk})"
+            )
+            return
+        self.stderr.write(
+            self.style.SUCCESS(
+                f"{run.get_feed_display()}: {run.rows:,} events uploaded to {run.cursor_after}"
+                f" (run #{run.pk})"
+            )
+        )

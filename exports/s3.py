@@ -1,0 +1,59 @@
+"""S3 access shared by the S3 sink, the S3 cursor store, the status payloads and the telemetry
+snapshots. boto3 reads the standard AWS variables, ``AWS_ENDPOINT_URL`` included, so the same
+code talks to AWS or to any S3-compatible endpoint (moto's server in the tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import boto3
+from botocore.config import Config
+from django.conf import settings
+
+
+class InvalidS3Uri(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class S3Location:
+    bucket: str
+    key: str
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    def child(self, name: str) -> S3Location:
+        prefix = self.key.strip("/")
+        return S3Location(self.bucket, f"{prefix}/{name}" if prefix else name)
+
+
+def parse_s3_uri(uri: str) -> S3Location:
+    """``s3://bucket/some/key`` as a location; the key may be empty (a bucket root)."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise InvalidS3Uri(f"{uri!r} is not an s3://bucket/key URI")
+    return S3Location(parsed.netloc, parsed.path.lstrip("/"))
+
+
+def s3_client():
+    """A client with the export timeouts; botocore's own retry mode handles throttling."""
+    timeout = settings.EXPORT_HTTP_TIMEOUT_SECONDS
+    return boto3.client(
+        "s3",
+        config=Config(
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            retries={"mode": "standard", "max_attempts": settings.EXPORT_RETRY_ATTEMPTS},
+        ),
+    )
+
+
+def presigned_url(location: S3Location, *, client=None) -> str:
+    client = client or s3_client()
+    return client.generate_presigned_url(
+        "get_object",
+        Params={"Bucket": location.bucket, "Key": location.key},
+        ExpiresIn=settings.EXPORT_PRESIGN_SECONDS,
+    )

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from typing import Protocol
+
+from exports.feeds import Batch
+
+
+class SinkError(Exception):
+    """The sink did not accept a batch; the cursor stays before it."""
+
+
+class Sink(Protocol):
+    """Where rows go. ``send`` returns only once the batch is accepted (durable on disk,
+    acknowledged by the receiver, stored in S3): the engine checkpoints right after."""
+
+    name: str
+
+    def open(self) -> None: ...
+
+    def send(self, batch: Batch) -> None: ...
+
+    def close(self) -> None: ...
+
+    def download_location(self) -> str | None:
+        """Where the latest rows can be fetched (an s3:// URI), if the sink knows."""
+        ...

@@ -1,0 +1,30 @@
+"""How rows become bytes in NDJSON or CSV files and streams."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+
+def ndjson_lines(rows: Iterable[dict[str, Any]]) -> bytes:
+    return b"".join(orjson.dumps(row) + b"\n" for row in rows)
+
+
+def csv_lines(rows: Iterable[dict[str, Any]], header: list[str], *, with_header: bool) -> bytes:
+    """CSV with ``header`` as columns; nested values (metadata) are JSON text."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if with_header:
+        writer.writerow(header)
+    for row in rows:
+        writer.writerow(
+            [
+                orjson.dumps(value).decode() if isinstance(value, dict | list) else value
+                for value in (row.get(column) for column in header)
+            ]
+        )
+    return buffer.getvalue().encode()

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from exports.feeds import Batch
+from exports.sinks.base import SinkError
+from exports.sinks.encoding import csv_lines, ndjson_lines
+
+
+class FileSink:
+    """Appends NDJSON (or CSV) to a file; each batch is fsync'ed before it counts as accepted.
+
+    A run killed in the middle of a write leaves a partial last line; the next run cuts it
+    off before appending (its batch was never acknowledged, so it is sent again whole).
+    """
+
+    name = "file"
+
+    def __init__(self, path: str | os.PathLike, *, format: str = "ndjson"):
+        self.path = Path(path)
+        self.format = format
+        self._file = None
+        self._has_header = False
+
+    def open(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "a+b")  # noqa: SIM115 - closed in close()
+            self._drop_partial_line()
+            self._has_header = self._file.tell() > 0
+        except OSError as exc:
+            raise SinkError(f"cannot open {self.path}: {exc}") from exc
+
+    def _drop_partial_line(self) -> None:
+        file = self._file
+        size = file.seek(0, os.SEEK_END)
+        if size == 0:
+            return
+        # Scan back from the end in small blocks for the last newline.
+        position = size
+        while position > 0:
+            step = min(8192, position)
+            file.seek(position - step)
+            block = file.read(step)
+            if position == size and block.endswith(b"\n"):
+                return
+            index = block.rfind(b"\n")
+            if index >= 0:
+                file.truncate(position - step + index + 1)
+                file.seek(0, os.SEEK_END)
+                return
+            position -= step
+        file.truncate(0)
+        file.seek(0)
+
+    def send(self, batch: Batch) -> None:
+        if self.format == "csv":
+            header = list(batch.rows[0]) if batch.rows else []
+            data = csv_lines(batch.rows, header, with_header=not self._has_header)
+            self._has_header = True
+        else:
+            data = ndjson_lines(batch.rows)
+        try:
+            self._file.write(data)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as exc:
+            raise SinkError(f"cannot write {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def download_location(self) -> str | None:
+        return None

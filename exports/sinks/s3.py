@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from datetime import UTC
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from exports.feeds import Batch
+from exports.s3 import S3Location, parse_s3_uri, s3_client
+from exports.sinks.base import SinkError
+from exports.sinks.encoding import ndjson_lines
+from smplat.cursors import parse_timestamp
+
+
+class S3Sink:
+    """One NDJSON object per batch under ``<prefix>/<feed>/YYYY/MM/DD/``.
+
+    The key is named after the batch (its first row's time and its idempotency key), so a
+    batch re-sent after a crash overwrites its own object instead of adding a copy.
+    """
+
+    name = "s3"
+
+    def __init__(self, uri: str, *, client=None):
+        self.root = parse_s3_uri(uri)
+        self.client = client
+        self.last_location: S3Location | None = None
+
+    def open(self) -> None:
+        self.client = self.client or s3_client()
+
+    def location_for(self, batch: Batch) -> S3Location:
+        first = parse_timestamp(batch.first_position.split("~", 1)[0]).astimezone(UTC)
+        name = f"{first:%Y%m%dT%H%M%S%fZ}-{batch.key.removeprefix('msg_')[:16]}.ndjson"
+        return self.root.child(f"{batch.feed}/{first:%Y/%m/%d}/{name}")
+
+    def send(self, batch: Batch) -> None:
+        location = self.location_for(batch)
+        try:
+            self.client.put_object(
+                Bucket=location.bucket,
+                Key=location.key,
+                Body=ndjson_lines(batch.rows),
+                ContentType="application/x-ndjson",
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise SinkError(f"S3 upload to {location} failed: {exc}") from exc
+        self.last_location = location
+
+    def close(self) -> None:
+        pass
+
+    def download_location(self) -> str | None:
+        return str(self.last_location) if self.last_location else None

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import sys
+from typing import BinaryIO
+
+from exports.feeds import Batch
+from exports.sinks.encoding import csv_lines, ndjson_lines
+
+
+class StdoutSink:
+    """NDJSON (or CSV) on standard output, one row a line, flushed per batch (``jq`` friendly)."""
+
+    name = "stdout"
+
+    def __init__(self, *, stream: BinaryIO | None = None, format: str = "ndjson"):
+        self.stream = stream or sys.stdout.buffer
+        self.format = format
+        self._header_written = False
+
+    def open(self) -> None:
+        pass
+
+    def send(self, batch: Batch) -> None:
+        if self.format == "csv":
+            header = list(batch.rows[0]) if batch.rows else []
+            data = csv_lines(batch.rows, header, with_header=not self._header_written)
+            self._header_written = True
+        else:
+            data = ndjson_lines(batch.rows)
+        self.stream.write(data)
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.flush()
+
+    def download_location(self) -> str | None:
+        return None

@@ -1,0 +1,228 @@
+"""Telemetry snapshot feeds: download a capture route's NDJSON window, land it in S3 under
+the runbook's prefix, compute the metrics the cards compare, write the status JSON (SPEC §5).
+
+The download is streamed to a temporary file while the metrics are counted line by line, so
+memory stays flat whatever the window's size; the upload is a managed (multipart) transfer.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import orjson
+from django.utils import timezone
+
+from exports.http import request_with_retries
+from exports.models import Feed
+from exports.s3 import S3Location, presigned_url, s3_client
+from exports.status import status_write, workflow_url
+from smplat.cursors import format_timestamp
+
+logger = logging.getLogger(__name__)
+
+
+class SnapshotConfigurationError(ValueError):
+    pass
+
+
+class Metrics(Protocol):
+    def add(self, event: dict[str, Any]) -> None: ...
+
+    def result(self) -> dict[str, Any]: ...
+
+
+class QuickOrderMetrics:
+    def __init__(self) -> None:
+        self.names: Counter[str] = Counter()
+        self.seen = 0
+
+    def add(self, event: dict[str, Any]) -> None:
+        self.seen += 1
+        self.names[str(event.get("eventName"))] += 1
+
+    def result(self) -> dict[str, Any]:
+        if not self.seen:  # nothing counted: unknown, not zero
+            return dict.fromkeys(
+                ("startCount", "abortCount", "completeCount", "completionRate"), None
+            )
+        starts = self.names["quick_order.start"]
+        completes = self.names["quick_order.complete"]
+        return {
+            "startCount": starts,
+            "abortCount": self.names["quick_order.abort"],
+            "completeCount": completes,
+            "completionRate": round(completes / starts * 100, 1) if starts else None,
+        }
+
+
+class GuardrailWorkflowMetrics:
+    TOP_PROVIDERS = 10
+
+    def __init__(self) -> None:
+        self.actions: Counter[str] = Counter()
+        self.attachments = 0
+        self.attachment_bytes = 0
+        self.providers: dict[str, dict[str, Any]] = {}
+        self.seen = 0
+
+    def add(self, event: dict[str, Any]) -> None:
+        self.seen += 1
+        action = str(event.get("workflowAction") or "unknown")
+        self.actions[action] += 1
+        metadata = event.get("metadata") if isinstance(event.get("metadata"), dict) else {}
+        if action.startswith("attachment."):
+            self.attachments += 1
+            size = metadata.get("sizeBytes")
+            if isinstance(size, int | float):
+                self.attachment_bytes += int(size)
+        provider_id = event.get("providerId")
+        if provider_id:
+            entry = self.providers.setdefault(
+                provider_id,
+                {"providerId": provider_id, "providerName": None, "events": 0, "lastSeenAt": None},
+            )
+            entry["events"] += 1
+            entry["providerName"] = event.get("providerName") or entry["providerName"]
+            recorded = event.get("recordedAt")
+            if isinstance(recorded, str) and (
+                entry["lastSeenAt"] is None or recorded > entry["lastSeenAt"]
+            ):
+                entry["lastSeenAt"] = recorded
+
+    def result(self) -> dict[str, Any]:
+        if not self.seen:
+            return {"actionCounts": None, "attachmentTotals": None, "providerActivity": None}
+        top = sorted(self.providers.values(), key=lambda p: (-p["events"], p["providerId"]))
+        return {
+            "actionCounts": dict(sorted(self.actions.items())),
+            "attachmentTotals": {"uploads": self.attachments, "bytes": self.attachment_bytes},
+            "providerActivity": top[: self.TOP_PROVIDERS],
+        }
+
+
+@dataclass(frozen=True)
+class SnapshotFeed:
+    name: str
+    settings_prefix: str  # QUICK_ORDER_EXPORT -> _URL, _BUCKET, _S3_PREFIX, _STATUS_S3_URI, ...
+    folder: str  # quick-order / guardrail-workflow, under the bucket's prefix
+    count_header: str
+    metrics: type
+
+    @property
+    def label(self) -> str:
+        return Feed(self.name).label
+
+    def setting(self, suffix: str) -> str:
+        from django.conf import settings
+
+        return getattr(settings, f"{self.settings_prefix}_{suffix}", "")
+
+
+QUICK_ORDER = SnapshotFeed(
+    name=Feed.QUICK_ORDER_TELEMETRY,
+    settings_prefix="QUICK_ORDER_EXPORT",
+    folder="quick-order",
+    count_header="X-Quick-Order-Events",
+    metrics=QuickOrderMetrics,
+)
+GUARDRAIL_WORKFLOW = SnapshotFeed(
+    name=Feed.GUARDRAIL_WORKFLOW_TELEMETRY,
+    settings_prefix="GUARDRAIL_WORKFLOW_EXPORT",
+    folder="guardrail-workflow",
+    count_header="X-Guardrail-Workflow-Events",
+    metrics=GuardrailWorkflowMetrics,
+)
+SNAPSHOT_FEEDS = {feed.name: feed for feed in (QUICK_ORDER, GUARDRAIL_WORKFLOW)}
+
+
+@dataclass
+class SnapshotResult:
+    events: int = 0
+    location: S3Location | None = None
+    status: dict[str, Any] | None = None
+    status_uri: str = ""
+
+    @property
+    def no_events(self) -> bool:
+        return self.location is None
+
+
+def object_location(feed: SnapshotFeed, *, bucket: str, prefix: str, at: datetime) -> S3Location:
+    """``s3://<bucket>/<prefix>/<folder>/YYYY/MM/DD/<timestamp>.ndjson`` (the runbooks)."""
+    parts = [prefix.strip("/"), feed.folder, f"{at:%Y/%m/%d}", f"{at:%Y%m%dT%H%M%S%fZ}.ndjson"]
+    return S3Location(bucket, "/".join(part for part in parts if part))
+
+
+def snapshot_export(
+    feed: SnapshotFeed,
+    *,
+    url: str,
+    bucket: str,
+    prefix: str = "",
+    status_uri: str = "",
+    api_key: str = "",
+) -> SnapshotResult:
+    if not url:
+        raise SnapshotConfigurationError(f"{feed.settings_prefix}_URL is not set")
+    if not bucket:
+        raise SnapshotConfigurationError(f"{feed.settings_prefix}_BUCKET is not set")
+    headers = {"Accept": "application/x-ndjson"}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    response = request_with_retries(
+        "GET", url, headers=headers, stream=True, accept_statuses=(404,)
+    )
+    result = SnapshotResult(status_uri=status_uri)
+    with response:
+        if response.status_code == 404:
+            return result  # the capture route has no events yet
+        metrics = feed.metrics()
+        client = s3_client()
+        with tempfile.TemporaryFile() as spool:
+            for line in response.iter_lines(chunk_size=64 * 1024):
+                if not line.strip():
+                    continue
+                spool.write(line + b"\n")
+                result.events += 1
+                try:
+                    event = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    logger.warning("%s: skipping a line that is not JSON in metrics", feed.name)
+                    continue
+                if isinstance(event, dict):
+                    metrics.add(event)
+            announced = response.headers.get(feed.count_header)
+            if announced and announced.isdigit() and int(announced) != result.events:
+                logger.warning(
+                    "%s: %s says %s events, the body had %d",
+                    feed.name,
+                    feed.count_header,
+                    announced,
+                    result.events,
+                )
+            synced_at = timezone.now()
+            location = object_location(feed, bucket=bucket, prefix=prefix, at=synced_at)
+            spool.seek(0)
+            client.upload_fileobj(
+                spool,
+                location.bucket,
+                location.key,
+                ExtraArgs={"ContentType": "application/x-ndjson"},
+            )
+    result.location = location
+    result.status = {
+        "syncedAt": format_timestamp(synced_at),
+        "events": result.events,
+        "downloadUrl": presigned_url(location, client=client),
+        "workflowUrl": workflow_url(feed.name),
+        "metrics": metrics.result(),
+        "s3Uri": str(location),
+    }
+    if status_uri:
+        status_write(status_uri, result.status)
+    return result

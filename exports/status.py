@@ -1,0 +1,192 @@
+"""Status payloads (SPEC §5): written by the exporters after each run, read by the site's
+export-health cards. A status location is an ``s3://`` URI, an ``https://`` URL (``http://``
+only for the hosts a download may use, see ``download_url_allowed``) or a local file path.
+
+Reading::
+
+    from exports.status import StatusUnavailable, feed_status, status_read
+
+    try:
+        payload = feed_status("quick_order_telemetry")  # the configured *_STATUS_URL
+    except StatusUnavailable as exc:
+        ...  # str(exc) is a one-line reason fit for a card
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+
+from exports.models import Feed
+from exports.s3 import parse_s3_uri, s3_client
+
+# The largest status payload a reader accepts: they are a few hundred bytes.
+MAX_STATUS_BYTES = 256 * 1024
+
+STATUS_URL_SETTINGS = {
+    Feed.GUARDRAIL_FOLLOWUPS: ("GUARDRAIL_EXPORT_STATUS_URL", "GUARDRAIL_EXPORT_STATUS_S3_URI"),
+    Feed.ONBOARDING_PRICING_SEGMENTS: ("", "ONBOARDING_EXPORT_STATUS_S3_URI"),
+    Feed.QUICK_ORDER_TELEMETRY: (
+        "QUICK_ORDER_EXPORT_STATUS_URL",
+        "QUICK_ORDER_EXPORT_STATUS_S3_URI",
+    ),
+    Feed.GUARDRAIL_WORKFLOW_TELEMETRY: (
+        "GUARDRAIL_WORKFLOW_EXPORT_STATUS_URL",
+        "GUARDRAIL_WORKFLOW_EXPORT_STATUS_S3_URI",
+    ),
+}
+WORKFLOW_URL_SETTINGS = {
+    Feed.GUARDRAIL_FOLLOWUPS: "GUARDRAIL_EXPORT_WORKFLOW_URL",
+    Feed.ONBOARDING_PRICING_SEGMENTS: "ONBOARDING_EXPORT_WORKFLOW_URL",
+    Feed.ONBOARDING_PRICING_SEGMENTS_VIA_API: "ONBOARDING_EXPORT_WORKFLOW_URL",
+    Feed.QUICK_ORDER_TELEMETRY: "QUICK_ORDER_EXPORT_WORKFLOW_URL",
+    Feed.GUARDRAIL_WORKFLOW_TELEMETRY: "GUARDRAIL_WORKFLOW_EXPORT_WORKFLOW_URL",
+}
+
+
+class StatusUnavailable(Exception):
+    """The status payload could not be read; the message is a one-line reason."""
+
+
+def status_url_for(feed: str) -> str:
+    """Where the site reads a feed's status: its ``*_STATUS_URL``, else where the exporter
+    writes it (``*_STATUS_S3_URI``), else empty (not configured)."""
+    url_setting, write_setting = STATUS_URL_SETTINGS.get(feed, ("", ""))
+    return (getattr(settings, url_setting, "") if url_setting else "") or getattr(
+        settings, write_setting, ""
+    )
+
+
+def workflow_url(feed: str) -> str | None:
+    """The feed's ``*_WORKFLOW_URL`` override, else this GitHub Actions run, else None."""
+    override = getattr(settings, WORKFLOW_URL_SETTINGS.get(feed, ""), "")
+    if override:
+        return override
+    if settings.GITHUB_SERVER_URL and settings.GITHUB_REPOSITORY and settings.GITHUB_RUN_ID:
+        return (
+            f"{settings.GITHUB_SERVER_URL.rstrip('/')}/{settings.GITHUB_REPOSITORY}"
+            f"/actions/runs/{settings.GITHUB_RUN_ID}"
+        )
+    return None
+
+
+def download_url_allowed(url: str) -> bool:
+    """SPEC §5: https and s3 always; http only to the S3-compatible endpoint's host
+    (``AWS_ENDPOINT_URL``) or a host listed in ``EXPORT_PROXY_ALLOWED_HOSTS``."""
+    parts = urlsplit(url)
+    if parts.scheme in {"https", "s3"}:
+        return bool(parts.netloc)
+    if parts.scheme != "http" or not parts.hostname:
+        return False
+    allowed = set(settings.EXPORT_PROXY_ALLOWED_HOSTS)
+    endpoint = urlsplit(settings.AWS_ENDPOINT_URL or "")
+    if endpoint.hostname:
+        allowed.add(endpoint.hostname)
+    return parts.hostname in allowed
+
+
+def feed_status(feed: str, *, timeout: float | None = None) -> dict[str, Any]:
+    url = status_url_for(feed)
+    if not url:
+        raise StatusUnavailable(f"no status location is configured for {feed}")
+    return status_read(url, timeout=timeout)
+
+
+def status_read(url: str, *, timeout: float | None = None) -> dict[str, Any]:
+    """Fetch and parse a status payload with a short timeout; StatusUnavailable otherwise."""
+    timeout = timeout or settings.EXPORT_STATUS_TIMEOUT_SECONDS
+    scheme = urlsplit(url).scheme
+    if scheme == "s3":
+        raw = _read_s3(url)
+    elif scheme in {"http", "https"}:
+        if not download_url_allowed(url):
+            raise StatusUnavailable(f"refusing to fetch {scheme}:// status from this host")
+        raw = _read_http(url, timeout)
+    elif scheme in {"", "file"}:
+        raw = _read_file(url.removeprefix("file://"))
+    else:
+        raise StatusUnavailable(f"unsupported status location scheme {scheme!r}")
+    try:
+        payload = json.loads(raw)
+    except ValueError as exc:
+        raise StatusUnavailable(f"status payload is not JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise StatusUnavailable("status payload is not a JSON object")
+    return payload
+
+
+def _read_http(url: str, timeout: float) -> bytes:
+    try:
+        with requests.get(url, timeout=timeout, stream=True, allow_redirects=False) as response:
+            if response.status_code != 200:
+                raise StatusUnavailable(
+                    f"status URL answered {response.status_code} {response.reason}"
+                )
+            raw = response.raw.read(MAX_STATUS_BYTES + 1, decode_content=True)
+    except requests.RequestException as exc:
+        raise StatusUnavailable(f"status URL unreachable: {type(exc).__name__}") from exc
+    if len(raw) > MAX_STATUS_BYTES:
+        raise StatusUnavailable("status payload is too large")
+    return raw
+
+
+def _read_s3(uri: str) -> bytes:
+    try:
+        location = parse_s3_uri(uri)
+        response = s3_client().get_object(Bucket=location.bucket, Key=location.key)
+        if response.get("ContentLength", 0) > MAX_STATUS_BYTES:
+            raise StatusUnavailable("status payload is too large")
+        return response["Body"].read()
+    except ValueError as exc:
+        raise StatusUnavailable(str(exc)) from exc
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "error")
+        raise StatusUnavailable(f"status object unavailable ({code})") from exc
+    except BotoCoreError as exc:
+        raise StatusUnavailable(f"S3 unreachable: {exc}") from exc
+
+
+def _read_file(path: str) -> bytes:
+    try:
+        with open(path, "rb") as file:
+            raw = file.read(MAX_STATUS_BYTES + 1)
+    except OSError as exc:
+        raise StatusUnavailable(f"cannot read {path}: {exc.strerror}") from exc
+    if len(raw) > MAX_STATUS_BYTES:
+        raise StatusUnavailable("status payload is too large")
+    return raw
+
+
+def status_write(destination: str, payload: dict[str, Any]) -> None:
+    """Write a payload to an ``s3://`` URI (one PUT) or a local path (atomic replace)."""
+    body = json.dumps(payload, indent=2).encode() + b"\n"
+    if destination.startswith("s3://"):
+        location = parse_s3_uri(destination)
+        s3_client().put_object(
+            Bucket=location.bucket,
+            Key=location.key,
+            Body=body,
+            ContentType="application/json",
+            CacheControl="no-store",
+        )
+        return
+    path = Path(destination.removeprefix("file://"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as temp:
+            temp.write(body)
+            temp.flush()
+            os.fsync(temp.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise

@@ -34,7 +34,7 @@ class RunState:
 
 
 def high_water_mark(lag_seconds: float) -> datetime:
-    """The database's now() minus the safety lag: rows are read only up to here.
+    """The database's current time minus the safety lag: rows are read only up to here.
 
     A row is timestamped before its transaction commits; reading right up to "now" can pass a
     row whose transaction is still open, and the cursor would then move beyond it for good.
@@ -42,7 +42,9 @@ def high_water_mark(lag_seconds: float) -> datetime:
     when the application and the database disagree about the time.
     """
     with connection.cursor() as cursor:
-        cursor.execute("SELECT now()")
+        # clock_timestamp(), not now(): now() is the start of the current transaction, which
+        # for a caller inside one (a test, a request) can be long before its own inserts.
+        cursor.execute("SELECT clock_timestamp()")
         (now,) = cursor.fetchone()
     return now - timedelta(seconds=lag_seconds)
 

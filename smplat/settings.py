@@ -288,6 +288,10 @@ GUARDRAIL_WORKFLOW_EXPORT_WORKFLOW_URL = env.str(
 GITHUB_SERVER_URL = env.str("GITHUB_SERVER_URL", default="")
 GITHUB_REPOSITORY = env.str("GITHUB_REPOSITORY", default="")
 GITHUB_RUN_ID = env.str("GITHUB_RUN_ID", default="")
+# Read by the status helpers (exports/status.py) and the download proxy: plain http is
+# only followed to the S3-compatible endpoint's host or to these hosts.
+AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="")
+EXPORT_PROXY_ALLOWED_HOSTS = env.list("EXPORT_PROXY_ALLOWED_HOSTS", default=[])
 
 # --- Telemetry monitors ---------------------------------------------------------------------
 # monitor_telemetry_rollups, monitor_gdpr_audit and the /dashboard/telemetry/ badges judge
@@ -307,7 +311,3 @@ for _warn, _error in [
         raise ImproperlyConfigured(f"{_warn} must be above 0 and at most {_error}")
 if MONITOR_ALERT_TIMEOUT_SECONDS <= 0:
     raise ImproperlyConfigured("MONITOR_ALERT_TIMEOUT_SECONDS must be above 0")
-# Read by the status helpers (exports/status.py) and the download proxy: plain http is
-# only followed to the S3-compatible endpoint's host or to these hosts.
-AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="")
-EXPORT_PROXY_ALLOWED_HOSTS = env.list("EXPORT_PROXY_ALLOWED_HOSTS", default=[])

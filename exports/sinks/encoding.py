@@ -9,13 +9,16 @@ from typing import Any
 
 import orjson
 
+from telemetry.selectors import csv_safe
+
 
 def ndjson_lines(rows: Iterable[dict[str, Any]]) -> bytes:
     return b"".join(orjson.dumps(row) + b"\n" for row in rows)
 
 
 def csv_lines(rows: Iterable[dict[str, Any]], header: list[str], *, with_header: bool) -> bytes:
-    """CSV with ``header`` as columns; nested values (metadata) are JSON text."""
+    """CSV with ``header`` as columns; nested values (metadata) are JSON text, and text a
+    spreadsheet would run as a formula is neutralised as in the API's CSV."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     if with_header:
@@ -23,7 +26,7 @@ def csv_lines(rows: Iterable[dict[str, Any]], header: list[str], *, with_header:
     for row in rows:
         writer.writerow(
             [
-                orjson.dumps(value).decode() if isinstance(value, dict | list) else value
+                orjson.dumps(value).decode() if isinstance(value, dict | list) else csv_safe(value)
                 for value in (row.get(column) for column in header)
             ]
         )

@@ -1,0 +1,84 @@
+"""Fixtures of the export tests: real servers on loopback (moto's S3 server, pytest-httpserver
+for webhooks and Slack), real PostgreSQL, fast retries."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from reports.models import GuardrailFollowUp
+from tests.factories import GuardrailFollowUpFactory
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3(s3_server, monkeypatch, settings):
+    """A fresh bucket on moto's S3 server; boto3 reaches it through AWS_ENDPOINT_URL."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    settings.AWS_ENDPOINT_URL = s3_server
+    client = boto3.client("s3")
+    bucket = f"exports-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    client.bucket = bucket
+    return client
+
+
+@pytest.fixture(autouse=True)
+def export_settings(settings, tmp_path, monkeypatch):
+    """Fast retries, no safety lag unless a test asks for it, nothing configured by default,
+    and the working directory in a temporary folder (default cursor files land there)."""
+    settings.EXPORT_RETRY_BACKOFF_SECONDS = 0.01
+    settings.EXPORT_RETRY_MAX_DELAY_SECONDS = 5
+    settings.EXPORT_RETRY_ATTEMPTS = 4
+    settings.EXPORT_HTTP_TIMEOUT_SECONDS = 5
+    settings.EXPORT_SAFETY_LAG_SECONDS = 0
+    settings.EXPORT_WEBHOOK_SECRET = ""
+    for name in dir(settings):
+        if name.endswith(("_SLACK_WEBHOOK", "_STATUS_S3_URI", "_STATUS_URL", "_WORKFLOW_URL")):
+            setattr(settings, name, "")
+    settings.ANALYTICS_GUARDRAIL_WEBHOOK = ""
+    settings.ANALYTICS_SEGMENTS_WEBHOOK = ""
+    settings.GITHUB_RUN_ID = ""
+    monkeypatch.chdir(tmp_path)
+
+
+BASE_TIME = datetime(2026, 1, 22, 4, 0, tzinfo=UTC)
+
+
+def make_follow_ups(count: int, *, per_timestamp: int = 1, start: datetime = BASE_TIME):
+    """``count`` follow-ups, ``per_timestamp`` of them sharing each timestamp."""
+    rows = [
+        GuardrailFollowUpFactory.build(
+            created_at=start + timedelta(seconds=index // per_timestamp),
+            provider_id=f"prov-{index % 3}",
+        )
+        for index in range(count)
+    ]
+    GuardrailFollowUp.objects.bulk_create(rows)
+    return rows
+
+
+def read_ndjson(path: Path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text().splitlines()]
+
+
+def expected_order(rows) -> list[str]:
+    return [str(row.id) for row in sorted(rows, key=lambda r: (r.created_at, r.id))]

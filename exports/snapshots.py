@@ -171,7 +171,8 @@ def snapshot_export(
         raise SnapshotConfigurationError(f"{feed.settings_prefix}_URL is not set")
     if not bucket:
         raise SnapshotConfigurationError(f"{feed.settings_prefix}_BUCKET is not set")
-    headers = {"Accept": "application/x-ndjson"}
+    # Prefer NDJSON but accept anything: the route answers NDJSON whatever it negotiates.
+    headers = {"Accept": "application/x-ndjson, */*;q=0.5"}
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
     response = request_with_retries(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -14,7 +15,7 @@ from smplat.cursors import parse_timestamp
 class S3Sink:
     """One NDJSON object per batch under ``<prefix>/<feed>/YYYY/MM/DD/``.
 
-    The key is named after the batch (its first row's time and its idempotency key), so a
+    The key is named after the batch (its first row's position and its idempotency key), so a
     batch re-sent after a crash overwrites its own object instead of adding a copy.
     """
 
@@ -29,8 +30,13 @@ class S3Sink:
         self.client = self.client or s3_client()
 
     def location_for(self, batch: Batch) -> S3Location:
-        first = parse_timestamp(batch.first_position.split("~", 1)[0]).astimezone(UTC)
-        name = f"{first:%Y%m%dT%H%M%S%fZ}-{batch.key.removeprefix('msg_')[:16]}.ndjson"
+        stamp, _, first_id = batch.first_position.partition("~")
+        first = parse_timestamp(stamp).astimezone(UTC)
+        # Names sort like the rows: first row's time, then its id (ints zero-padded).
+        first_id = re.sub(r"[^A-Za-z0-9-]", "", first_id.split("~", 1)[0])[:36]
+        if first_id.isdigit():
+            first_id = first_id.zfill(20)
+        name = f"{first:%Y%m%dT%H%M%S%fZ}-{first_id}-{batch.key.removeprefix('msg_')[:12]}.ndjson"
         return self.root.child(f"{batch.feed}/{first:%Y/%m/%d}/{name}")
 
     def send(self, batch: Batch) -> None:

@@ -4,6 +4,7 @@ for webhooks and Slack), real PostgreSQL, fast retries."""
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from tests.factories import GuardrailFollowUpFactory
 
 @pytest.fixture(scope="session")
 def s3_server():
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -1,0 +1,123 @@
+"""The S3 sink, the S3 cursor store and the follow-up status payload, against moto's S3
+server over HTTP (boto3 finds it through AWS_ENDPOINT_URL)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+from django.core.management import call_command
+
+from exports.cursors import Checkpoint, CursorStoreError, S3CursorStore
+from exports.models import ExportRun
+from exports.status import status_read
+from tests.exports.conftest import expected_order, make_follow_ups
+
+pytestmark = pytest.mark.django_db
+
+
+def export_to_s3(s3, *extra: str) -> None:
+    call_command(
+        "export_guardrail_followups",
+        "--sink",
+        "s3",
+        "--s3-uri",
+        f"s3://{s3.bucket}/landing",
+        "--cursor-store",
+        "s3",
+        "--cursor-store-uri",
+        f"s3://{s3.bucket}/cursors/guardrail_followups.json",
+        *extra,
+        stderr=open("/dev/null", "w"),  # noqa: SIM115
+    )
+
+
+def objects(s3, prefix: str) -> list[str]:
+    listing = s3.list_objects_v2(Bucket=s3.bucket, Prefix=prefix)
+    return sorted(item["Key"] for item in listing.get("Contents", []))
+
+
+def body(s3, key: str) -> bytes:
+    return s3.get_object(Bucket=s3.bucket, Key=key)["Body"].read()
+
+
+def test_s3_sink_lands_one_ndjson_object_per_batch_and_resumes_from_the_s3_cursor(s3):
+    rows = make_follow_ups(5, per_timestamp=2)
+    export_to_s3(s3, "--batch-size", "2", "--limit", "3")
+    export_to_s3(s3, "--batch-size", "2")
+
+    keys = objects(s3, "landing/")
+    assert all(key.startswith("landing/guardrail_followups/2026/01/22/") for key in keys)
+    assert all(key.endswith(".ndjson") for key in keys)
+    exported = [
+        json.loads(line)["followUpId"] for key in keys for line in body(s3, key).splitlines()
+    ]
+    assert exported == expected_order(rows)
+    cursor = json.loads(body(s3, "cursors/guardrail_followups.json"))
+    assert cursor["rows"] == 2 and cursor["cursor"].endswith(str(expected_order(rows)[-1]))
+
+
+def test_resending_a_batch_overwrites_its_object_instead_of_adding_one(s3):
+    make_follow_ups(2)
+    export_to_s3(s3)
+    s3.delete_object(Bucket=s3.bucket, Key="cursors/guardrail_followups.json")
+    export_to_s3(s3)
+    assert len(objects(s3, "landing/")) == 1
+
+
+def test_s3_cursor_store_round_trip_and_bad_content(s3):
+    from django.utils import timezone
+
+    store = S3CursorStore(f"s3://{s3.bucket}/c/feed.json")
+    assert store.load() is None
+    store.save(Checkpoint(cursor="2026-01-22T04:00:00Z~1", rows=3, updated_at=timezone.now()))
+    assert store.load() == "2026-01-22T04:00:00Z~1"
+
+    s3.put_object(Bucket=s3.bucket, Key="c/broken.json", Body=b"{not json")
+    with pytest.raises(CursorStoreError, match="not valid JSON"):
+        S3CursorStore(f"s3://{s3.bucket}/c/broken.json").load()
+
+
+def test_follow_up_status_payload_has_a_working_download_link(s3, settings):
+    settings.GUARDRAIL_EXPORT_STATUS_S3_URI = f"s3://{s3.bucket}/status/guardrail.json"
+    settings.GUARDRAIL_EXPORT_WORKFLOW_URL = "https://github.com/smplat/smplat/actions/workflows/x"
+    rows = make_follow_ups(3)
+
+    export_to_s3(s3)
+
+    status = status_read(settings.GUARDRAIL_EXPORT_STATUS_S3_URI)
+    assert set(status) == {"cursor", "rows", "updatedAt", "downloadUrl", "workflowUrl"}
+    assert status["rows"] == 3
+    assert status["cursor"] == ExportRun.objects.get().cursor_after
+    assert status["workflowUrl"] == settings.GUARDRAIL_EXPORT_WORKFLOW_URL
+    download = requests.get(status["downloadUrl"], timeout=5)
+    assert download.status_code == 200
+    assert [json.loads(line)["followUpId"] for line in download.text.splitlines()] == (
+        expected_order(rows)
+    )
+
+    export_to_s3(s3)  # nothing new: the link to the newest rows is kept
+
+    again = status_read(settings.GUARDRAIL_EXPORT_STATUS_S3_URI)
+    assert again["rows"] == 0 and again["downloadUrl"] == status["downloadUrl"]
+    assert again["updatedAt"] > status["updatedAt"]
+
+
+def test_status_payload_to_a_local_path_with_the_github_run_link(tmp_path, settings):
+    settings.GUARDRAIL_EXPORT_STATUS_S3_URI = str(tmp_path / "status" / "guardrail.json")
+    settings.GITHUB_SERVER_URL = "https://github.com"
+    settings.GITHUB_REPOSITORY = "smplat/smplat"
+    settings.GITHUB_RUN_ID = "1234567890"
+    make_follow_ups(2)
+
+    call_command(
+        "export_guardrail_followups",
+        stdout=open("/dev/null", "w"),  # noqa: SIM115
+        stderr=open("/dev/null", "w"),  # noqa: SIM115
+    )
+
+    status = json.loads((tmp_path / "status" / "guardrail.json").read_text())
+    assert status["workflowUrl"] == "https://github.com/smplat/smplat/actions/runs/1234567890"
+    assert status["downloadUrl"] is None and status["rows"] == 2
+    assert ExportRun.objects.get().external_url == status["workflowUrl"]

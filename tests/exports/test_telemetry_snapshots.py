@@ -1,0 +1,224 @@
+"""The telemetry exporters: the capture route's NDJSON (pytest-httpserver or the site itself
+on live_server), S3 on moto's server, Slack on a local server."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from datetime import UTC, datetime
+
+import pytest
+import requests
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from exports.models import ExportRun
+from exports.status import status_read
+
+pytestmark = pytest.mark.django_db
+
+EXPORT_PATH = "/api/telemetry/quick-order/export"
+
+
+def quick_order_line(name: str, index: int, **metadata) -> dict:
+    return {
+        "eventId": f"00000000-0000-4000-8000-{index:012d}",
+        "sessionId": f"sess_{index // 2}",
+        "eventName": name,
+        "productId": "ig-followers-1k",
+        "productTitle": "Instagram Followers - 1,000",
+        "platformContext": "instagram",
+        "recordedAt": f"2026-01-22T04:00:{index:02d}.000000Z",
+        "metadata": metadata,
+    }
+
+
+def ndjson(lines: list[dict]) -> str:
+    return "".join(json.dumps(line) + "\n" for line in lines)
+
+
+@pytest.fixture
+def quick_order(settings, s3, httpserver):
+    settings.QUICK_ORDER_EXPORT_URL = httpserver.url_for(EXPORT_PATH)
+    settings.QUICK_ORDER_EXPORT_BUCKET = s3.bucket
+    settings.QUICK_ORDER_EXPORT_S3_PREFIX = "telemetry"
+    settings.QUICK_ORDER_EXPORT_STATUS_S3_URI = f"s3://{s3.bucket}/status/quick-order.json"
+    settings.QUICK_ORDER_EXPORT_SLACK_WEBHOOK = httpserver.url_for("/slack")
+    settings.CHECKOUT_API_KEY = "key-for-the-capture-route"
+    httpserver.expect_request("/slack", method="POST").respond_with_data("ok")
+    return settings
+
+
+def run(command: str) -> str:
+    err = io.StringIO()
+    call_command(command, stderr=err)
+    return err.getvalue()
+
+
+def slack_messages(httpserver) -> list[str]:
+    return [
+        json.loads(request.get_data())["text"]
+        for request, _ in httpserver.log
+        if request.path == "/slack"
+    ]
+
+
+def test_quick_order_snapshot_lands_in_s3_with_status_metrics_and_one_slack_message(
+    quick_order, s3, httpserver
+):
+    lines = [
+        quick_order_line("quick_order.start", 0),
+        quick_order_line("quick_order.complete", 1, outcome="paid"),
+        quick_order_line("quick_order.start", 2),
+        quick_order_line("quick_order.abort", 3, reason="price_changed"),
+        quick_order_line("quick_order.start", 4),
+        quick_order_line("quick_order.complete", 5),
+    ]
+    body = ndjson(lines)
+    httpserver.expect_request(
+        EXPORT_PATH, headers={"Authorization": "Bearer key-for-the-capture-route"}
+    ).respond_with_data(
+        body, content_type="application/x-ndjson", headers={"X-Quick-Order-Events": "6"}
+    )
+
+    output = run("export_quick_order_telemetry")
+
+    (key,) = [
+        o["Key"] for o in s3.list_objects_v2(Bucket=s3.bucket, Prefix="telemetry/")["Contents"]
+    ]
+    today = timezone.now().astimezone(UTC)
+    assert re.fullmatch(rf"telemetry/quick-order/{today:%Y/%m/%d}/\d{{8}}T\d{{12}}Z\.ndjson", key)
+    assert s3.get_object(Bucket=s3.bucket, Key=key)["Body"].read().decode() == body
+    status = status_read(quick_order.QUICK_ORDER_EXPORT_STATUS_S3_URI)
+    assert status["events"] == 6
+    assert status["metrics"] == {
+        "startCount": 3,
+        "abortCount": 1,
+        "completeCount": 2,
+        "completionRate": 66.7,
+    }
+    assert datetime.fromisoformat(status["syncedAt"]) <= timezone.now()
+    assert "workflowUrl" in status and status["workflowUrl"] is None
+    assert requests.get(status["downloadUrl"], timeout=5).text == body
+    run_row = ExportRun.objects.get()
+    assert (run_row.feed, run_row.outcome, run_row.rows) == (
+        "quick_order_telemetry",
+        "succeeded",
+        6,
+    )
+    (message,) = slack_messages(httpserver)
+    assert "6 events" in message and key in message
+    assert "6 events uploaded" in output
+
+
+def test_a_404_means_no_events_yet_and_exits_zero(quick_order, s3, httpserver):
+    httpserver.expect_request(EXPORT_PATH).respond_with_json(
+        {"error": {"code": "not_found"}}, status=404
+    )
+
+    output = run("export_quick_order_telemetry")
+
+    assert "no events yet" in output
+    assert "Contents" not in s3.list_objects_v2(Bucket=s3.bucket)
+    assert ExportRun.objects.get().outcome == "no_data"
+    (message,) = slack_messages(httpserver)
+    assert "No events yet" in message
+
+
+def test_unknown_metrics_are_null_not_absent(quick_order, httpserver):
+    httpserver.expect_request(EXPORT_PATH).respond_with_data(
+        ndjson([quick_order_line("quick_order.abort", 1, reason="closed_modal")])
+    )
+    run("export_quick_order_telemetry")
+    metrics = status_read(quick_order.QUICK_ORDER_EXPORT_STATUS_S3_URI)["metrics"]
+    assert metrics == {"startCount": 0, "abortCount": 1, "completeCount": 0, "completionRate": None}
+
+
+def test_guardrail_workflow_snapshot_metrics_and_local_status(settings, s3, httpserver, tmp_path):
+    settings.GUARDRAIL_WORKFLOW_EXPORT_URL = httpserver.url_for("/wf")
+    settings.GUARDRAIL_WORKFLOW_EXPORT_BUCKET = s3.bucket
+    settings.GUARDRAIL_WORKFLOW_EXPORT_STATUS_S3_URI = str(tmp_path / "wf-status.json")
+    settings.GUARDRAIL_WORKFLOW_EXPORT_WORKFLOW_URL = "https://ci.example.org/wf"
+    events = [
+        {
+            "eventId": "a",
+            "workflowAction": "attachment.upload",
+            "providerId": "p1",
+            "providerName": "One",
+            "metadata": {"sizeBytes": 1000},
+            "recordedAt": "2026-01-22T04:00:00Z",
+        },
+        {
+            "eventId": "b",
+            "workflowAction": "attachment.upload",
+            "providerId": "p1",
+            "providerName": "One",
+            "metadata": {"sizeBytes": 500},
+            "recordedAt": "2026-01-22T05:00:00Z",
+        },
+        {
+            "eventId": "c",
+            "workflowAction": "note.update",
+            "providerId": "p2",
+            "providerName": "Two",
+            "metadata": {},
+            "recordedAt": "2026-01-22T04:30:00Z",
+        },
+    ]
+    httpserver.expect_request("/wf").respond_with_data(ndjson(events))
+
+    run("export_guardrail_workflow_telemetry")
+
+    status = json.loads((tmp_path / "wf-status.json").read_text())
+    (key,) = [o["Key"] for o in s3.list_objects_v2(Bucket=s3.bucket)["Contents"]]
+    assert key.startswith("guardrail-workflow/")
+    assert status["events"] == 3 and status["workflowUrl"] == "https://ci.example.org/wf"
+    assert status["metrics"]["actionCounts"] == {"attachment.upload": 2, "note.update": 1}
+    assert status["metrics"]["attachmentTotals"] == {"uploads": 2, "bytes": 1500}
+    assert status["metrics"]["providerActivity"][0] == {
+        "providerId": "p1",
+        "providerName": "One",
+        "events": 2,
+        "lastSeenAt": "2026-01-22T05:00:00Z",
+    }
+
+
+def test_missing_bucket_fails_clearly(settings, httpserver):
+    settings.QUICK_ORDER_EXPORT_URL = httpserver.url_for(EXPORT_PATH)
+    settings.QUICK_ORDER_EXPORT_BUCKET = ""
+    with pytest.raises(CommandError, match="QUICK_ORDER_EXPORT_BUCKET is not set"):
+        run("export_quick_order_telemetry")
+    assert ExportRun.objects.get().outcome == "failed"
+
+
+def test_capture_route_errors_are_retried_then_fail(quick_order, httpserver, settings):
+    settings.EXPORT_RETRY_ATTEMPTS = 2
+    httpserver.expect_request(EXPORT_PATH).respond_with_data("boom", status=500)
+    with pytest.raises(CommandError, match="500"):
+        run("export_quick_order_telemetry")
+    assert len([r for r, _ in httpserver.log if r.path == EXPORT_PATH]) == 2
+    (message,) = slack_messages(httpserver)
+    assert "failed" in message
+
+
+@pytest.mark.django_db(transaction=True)
+def test_end_to_end_through_the_sites_own_capture_route(live_server, settings, s3, tmp_path):
+    """The exporter reads the site's real export route, authenticated with the API key."""
+    from telemetry.models import QuickOrderEvent
+
+    for index, name in enumerate(
+        ["quick_order.start", "quick_order.complete", "quick_order.start"]
+    ):
+        QuickOrderEvent.objects.create(
+            event_name=name, product_id="p", product_title="P", session_id=f"s{index}"
+        )
+    settings.QUICK_ORDER_EXPORT_URL = live_server.url + EXPORT_PATH
+    settings.QUICK_ORDER_EXPORT_BUCKET = s3.bucket
+    settings.QUICK_ORDER_EXPORT_STATUS_S3_URI = str(tmp_path / "status.json")
+
+    run("export_quick_order_telemetry")
+
+    status = json.loads((tmp_path / "status.json").read_text())
+    assert status["events"] == 3
+    assert status["metrics"]["startCount"] == 2 and status["metrics"]["completionRate"] == 50.0

@@ -11,6 +11,7 @@ from reports.rows import follow_up_row
 from smplat.api.params import (
     CursorField,
     StrictBodySerializer,
+    StrictCharField,
     StrictQuerySerializer,
     order_field,
     parse_query,
@@ -20,23 +21,23 @@ from telemetry.selectors import guardrail_workflow_summary
 
 
 class PlatformContextSerializer(serializers.Serializer):
-    id = serializers.CharField(max_length=200, required=False, allow_null=True)
-    label = serializers.CharField(max_length=200, required=False, allow_null=True)
-    handle = serializers.CharField(max_length=200, required=False, allow_null=True)
-    type = serializers.CharField(max_length=100, required=False, allow_null=True)
+    id = StrictCharField(max_length=200, required=False, allow_null=True)
+    label = StrictCharField(max_length=200, required=False, allow_null=True)
+    handle = StrictCharField(max_length=200, required=False, allow_null=True)
+    type = StrictCharField(max_length=100, required=False, allow_null=True)
 
 
 class FollowUpRowSerializer(serializers.Serializer):
     """The public follow-up row (documentation of ``reports.rows.follow_up_row``)."""
 
     followUpId = serializers.UUIDField()
-    providerId = serializers.CharField()
-    providerName = serializers.CharField()
+    providerId = StrictCharField()
+    providerName = StrictCharField()
     action = serializers.ChoiceField(choices=GuardrailFollowUp.Action.values)
-    notes = serializers.CharField(allow_null=True)
+    notes = StrictCharField(allow_null=True)
     platformContext = PlatformContextSerializer(allow_null=True)
-    conversionCursor = serializers.CharField(allow_null=True)
-    conversionHref = serializers.CharField(allow_null=True)
+    conversionCursor = StrictCharField(allow_null=True)
+    conversionHref = StrictCharField(allow_null=True)
     createdAt = serializers.DateTimeField()
 
 
@@ -44,21 +45,19 @@ class FollowUpListApi(APIView):
     """The guardrail follow-up timeline (GET) and recording a follow-up (POST)."""
 
     class FilterSerializer(StrictQuerySerializer):
-        providerId = serializers.CharField(required=False, max_length=200)
+        providerId = StrictCharField(required=False, max_length=200)
         action = serializers.ChoiceField(choices=GuardrailFollowUp.Action.values, required=False)
         limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
         cursor = CursorField()
         order = order_field()
 
     class InputSerializer(StrictBodySerializer):
-        providerId = serializers.CharField(max_length=200)
-        providerName = serializers.CharField(max_length=200)
+        providerId = StrictCharField(max_length=200)
+        providerName = StrictCharField(max_length=200)
         action = serializers.ChoiceField(choices=GuardrailFollowUp.Action.values)
-        notes = serializers.CharField(
-            max_length=4000, required=False, allow_null=True, allow_blank=True
-        )
+        notes = StrictCharField(max_length=4000, required=False, allow_null=True, allow_blank=True)
         platformContext = PlatformContextSerializer(required=False, allow_null=True)
-        conversionCursor = serializers.CharField(
+        conversionCursor = StrictCharField(
             max_length=500, required=False, allow_null=True, allow_blank=True
         )
         # Rendered as a link in Slack and on the pages: only http(s), never javascript: URLs.
@@ -68,7 +67,7 @@ class FollowUpListApi(APIView):
 
     class OutputSerializer(serializers.Serializer):
         followUps = FollowUpRowSerializer(many=True)
-        nextCursor = serializers.CharField(allow_null=True)
+        nextCursor = StrictCharField(allow_null=True)
 
     @extend_schema(
         parameters=[FilterSerializer],
@@ -129,7 +128,7 @@ class AutomationStatusHistoryApi(APIView):
                 "summary": serializers.DictField(),
             },
         )
-        nextCursor = serializers.CharField(allow_null=True)
+        nextCursor = StrictCharField(allow_null=True)
         guardrailWorkflow = inline_serializer(
             name="GuardrailWorkflowSummary",
             fields={

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.validators import validate_slug
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -12,12 +13,16 @@ from rest_framework.views import APIView
 from smplat.api.params import (
     CursorField,
     StrictBodySerializer,
+    StrictBooleanField,
+    StrictCharField,
     StrictQuerySerializer,
+    StrictUUIDField,
     order_field,
     parse_query,
 )
 from smplat.api.schema import error_responses
 from telemetry import selectors, services
+from telemetry.checklist import CHECKLIST_KEYS
 from telemetry.models import QUICK_ORDER_EVENT_NAMES, CheckoutOfferEvent, GuardrailWorkflowEvent
 from telemetry.rows import (
     SEGMENT_KEYS,
@@ -34,10 +39,10 @@ class QuickOrderCaptureApi(APIView):
 
     class InputSerializer(StrictBodySerializer):
         eventName = serializers.ChoiceField(choices=QUICK_ORDER_EVENT_NAMES)
-        sessionId = serializers.CharField(max_length=200, required=False, allow_null=True)
-        productId = serializers.CharField(max_length=200)
-        productTitle = serializers.CharField(max_length=500)
-        platformContext = serializers.CharField(max_length=100, required=False, allow_null=True)
+        sessionId = StrictCharField(max_length=200, required=False, allow_null=True)
+        productId = StrictCharField(max_length=200)
+        productTitle = StrictCharField(max_length=500)
+        platformContext = StrictCharField(max_length=100, required=False, allow_null=True)
         recordedAt = serializers.DateTimeField(required=False)
         metadata = serializers.DictField(required=False)
 
@@ -49,11 +54,11 @@ class QuickOrderCaptureApi(APIView):
 
     class OutputSerializer(serializers.Serializer):
         eventId = serializers.UUIDField()
-        sessionId = serializers.CharField(allow_null=True)
+        sessionId = StrictCharField(allow_null=True)
         eventName = serializers.ChoiceField(choices=QUICK_ORDER_EVENT_NAMES)
-        productId = serializers.CharField()
-        productTitle = serializers.CharField()
-        platformContext = serializers.CharField(allow_null=True)
+        productId = StrictCharField()
+        productTitle = StrictCharField()
+        platformContext = StrictCharField(allow_null=True)
         recordedAt = serializers.DateTimeField()
         metadata = serializers.DictField()
 
@@ -79,8 +84,8 @@ class QuickOrderCaptureApi(APIView):
 
 
 class GuardrailContextSerializer(StrictBodySerializer):
-    platformSlug = serializers.CharField(max_length=100, required=False, allow_null=True)
-    guardrailStatus = serializers.CharField(max_length=50, required=False, allow_null=True)
+    platformSlug = StrictCharField(max_length=100, required=False, allow_null=True)
+    guardrailStatus = StrictCharField(max_length=50, required=False, allow_null=True)
 
 
 class TelemetryCaptureApi(APIView):
@@ -91,9 +96,9 @@ class TelemetryCaptureApi(APIView):
             choices=["guardrail.workflow"],
             error_messages={"invalid_choice": '"{input}" is not a supported event name.'},
         )
-        providerId = serializers.CharField(max_length=200, required=False, allow_null=True)
-        providerName = serializers.CharField(max_length=200, required=False, allow_null=True)
-        workflowAction = serializers.CharField(max_length=100)
+        providerId = StrictCharField(max_length=200, required=False, allow_null=True)
+        providerName = StrictCharField(max_length=200, required=False, allow_null=True)
+        workflowAction = StrictCharField(max_length=100)
         source = serializers.ChoiceField(
             choices=GuardrailWorkflowEvent.Source.values, required=False, default="admin"
         )
@@ -103,11 +108,11 @@ class TelemetryCaptureApi(APIView):
 
     class OutputSerializer(serializers.Serializer):
         eventId = serializers.UUIDField()
-        name = serializers.CharField()
-        providerId = serializers.CharField(allow_null=True)
-        providerName = serializers.CharField(allow_null=True)
-        workflowAction = serializers.CharField()
-        source = serializers.CharField()
+        name = StrictCharField()
+        providerId = StrictCharField(allow_null=True)
+        providerName = StrictCharField(allow_null=True)
+        workflowAction = StrictCharField()
+        source = StrictCharField()
         guardrail = GuardrailContextSerializer(allow_null=True)
         metadata = serializers.DictField()
         recordedAt = serializers.DateTimeField()
@@ -190,18 +195,18 @@ class GuardrailWorkflowExportApi(APIView):
 
 class OfferEventCreateApi(APIView):
     class InputSerializer(StrictBodySerializer):
-        offerSlug = serializers.SlugField(max_length=200)
+        offerSlug = StrictCharField(max_length=200, validators=[validate_slug])
         eventType = serializers.ChoiceField(choices=CheckoutOfferEvent.EventType.values)
-        orderId = serializers.UUIDField(required=False, allow_null=True)
-        sessionId = serializers.CharField(max_length=200, required=False, allow_null=True)
+        orderId = StrictUUIDField(required=False, allow_null=True)
+        sessionId = StrictCharField(max_length=200, required=False, allow_null=True)
         metadata = serializers.DictField(required=False)
 
     class OutputSerializer(serializers.Serializer):
         eventId = serializers.UUIDField()
-        offerSlug = serializers.CharField()
-        eventType = serializers.CharField()
-        orderId = serializers.UUIDField(allow_null=True)
-        sessionId = serializers.CharField(allow_null=True)
+        offerSlug = StrictCharField()
+        eventType = StrictCharField()
+        orderId = StrictUUIDField(allow_null=True)
+        sessionId = StrictCharField(allow_null=True)
         metadata = serializers.DictField()
         recordedAt = serializers.DateTimeField()
 
@@ -225,24 +230,24 @@ class OfferEventCreateApi(APIView):
 
 
 class ChecklistItemSerializer(serializers.Serializer):
-    key = serializers.CharField()
-    title = serializers.CharField()
+    key = StrictCharField()
+    title = StrictCharField()
     completed = serializers.BooleanField()
     completedAt = serializers.DateTimeField(allow_null=True)
 
 
 class JourneyEventSerializer(serializers.Serializer):
     eventId = serializers.UUIDField()
-    eventType = serializers.CharField()
-    taskKey = serializers.CharField(allow_null=True)
+    eventType = StrictCharField()
+    taskKey = StrictCharField(allow_null=True)
     metadata = serializers.DictField()
     recordedAt = serializers.DateTimeField()
 
 
 class JourneySerializer(serializers.Serializer):
     journeyId = serializers.UUIDField()
-    orderId = serializers.UUIDField()
-    orderNumber = serializers.CharField(allow_null=True)
+    orderId = StrictUUIDField()
+    orderNumber = StrictCharField(allow_null=True)
     status = serializers.ChoiceField(choices=["active", "completed", "stalled"])
     createdAt = serializers.DateTimeField()
     updatedAt = serializers.DateTimeField()
@@ -258,11 +263,13 @@ class OnboardingEventCreateApi(APIView):
     """Validate an onboarding event, toggle the journey's task, append the event."""
 
     class InputSerializer(StrictBodySerializer):
-        orderId = serializers.UUIDField()
-        orderNumber = serializers.CharField(max_length=100, required=False, allow_null=True)
-        eventType = serializers.CharField(max_length=100)
-        taskKey = serializers.CharField(max_length=64, required=False, allow_null=True)
-        completed = serializers.BooleanField(required=False, allow_null=True, default=None)
+        orderId = StrictUUIDField()
+        orderNumber = StrictCharField(max_length=100, required=False, allow_null=True)
+        eventType = StrictCharField(max_length=100)
+        taskKey = serializers.ChoiceField(
+            choices=sorted(CHECKLIST_KEYS), required=False, allow_null=True
+        )
+        completed = StrictBooleanField(required=False, allow_null=True, default=None)
         metadata = serializers.DictField(required=False)
 
     class OutputSerializer(serializers.Serializer):
@@ -317,8 +324,8 @@ class ExperimentEventsApi(APIView):
             "without it every matching row.",
         )
         cursor = CursorField(id_kind=int)
-        slug = serializers.CharField(max_length=200, required=False)
-        variantKey = serializers.CharField(max_length=200, required=False)
+        slug = StrictCharField(max_length=200, required=False)
+        variantKey = StrictCharField(max_length=200, required=False)
         isControl = serializers.BooleanField(required=False, allow_null=True, default=None)
         since = serializers.DateTimeField(required=False, help_text="recordedAt >= since")
         until = serializers.DateTimeField(required=False, help_text="recordedAt < until")
@@ -340,12 +347,12 @@ class ExperimentEventsApi(APIView):
                     if key == "isControl"
                     else serializers.DateTimeField()
                     if key == "recordedAt"
-                    else serializers.CharField(allow_null=True)
+                    else StrictCharField(allow_null=True)
                 )
                 for key in SEGMENT_KEYS
             },
         )
-        nextCursor = serializers.CharField(allow_null=True)
+        nextCursor = StrictCharField(allow_null=True)
 
     @extend_schema(
         parameters=[FilterSerializer],

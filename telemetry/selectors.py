@@ -9,11 +9,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-import orjson
 from django.db.models import Count, DecimalField, Max, Min, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 
 from smplat.cursors import Cursor, format_timestamp, keyset_page, parse_cursor
+from smplat.ndjson import ndjson_line
 from telemetry.models import (
     GuardrailWorkflowEvent,
     OnboardingJourney,
@@ -182,7 +182,7 @@ def _window_export(
             )
             if not batch:
                 return
-            yield b"".join(orjson.dumps(to_row(row)) + b"\n" for row in batch)
+            yield b"".join(ndjson_line(to_row(row)) for row in batch)
             after = batch[-1]["id"]
 
     return WindowExport(count=bounds["count"], lines=lines() if bounds["count"] else iter(()))

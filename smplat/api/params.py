@@ -9,21 +9,68 @@ from rest_framework import serializers
 from smplat.cursors import InvalidCursor, parse_cursor
 
 
-class CursorField(serializers.CharField):
-    """A (timestamp, id) cursor or a bare ISO-8601 timestamp; malformed ones are a 400."""
+class StrictCharField(serializers.CharField):
+    """A JSON string: DRF's CharField would turn ``0`` or ``true`` into text silently."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON boolean in a body: ``"yes"`` or ``1`` is a mistake, not true."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID as a JSON string (DRF's UUIDField would also take an integer)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+_TIMESTAMP = (
+    r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?"
+    r"(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?"
+)
+_ID_PATTERNS = {
+    uuid.UUID: r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+    int: r"[0-9]{1,18}",
+}
+
+
+class CursorField(serializers.RegexField):
+    """A (timestamp, id) cursor or a bare ISO-8601 timestamp; malformed ones are a 400.
+
+    The pattern documents the shape in the OpenAPI schema (it admits days 1-28 only, to stay
+    simple); the parser below is what decides, and accepts every valid date.
+    """
 
     def __init__(self, *, id_kind: type = uuid.UUID, **kwargs):
         self.id_kind = id_kind
         kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 200)
+        kwargs.setdefault("error_messages", {"invalid": "Malformed cursor."})
         kwargs.setdefault(
             "help_text",
             "Resume after this position: a `nextCursor` from a previous page, or an ISO-8601 "
             "timestamp (rows strictly after it).",
         )
-        super().__init__(**kwargs)
+        super().__init__(rf"^{_TIMESTAMP}(~{_ID_PATTERNS[id_kind]})?$", **kwargs)
+        # The regex and length are for the schema; parse_cursor decides (and accepts every
+        # real date, which the simple pattern does not), and field validators would run on
+        # the parsed Cursor rather than the text.
+        self.validators = []
 
     def to_internal_value(self, data):
-        text = super().to_internal_value(data)
+        text = serializers.CharField.to_internal_value(self, data)
         try:
             return parse_cursor(text, id_kind=self.id_kind)
         except InvalidCursor as exc:

@@ -28,6 +28,21 @@ class LimitedJSONParser(parsers.JSONParser):
         if not raw:
             raise exceptions.ParseError("The request body is empty; a JSON object is expected.")
         try:
-            return orjson.loads(raw)
+            data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise exceptions.ParseError(f"The request body is not valid JSON: {exc}") from exc
+        # PostgreSQL cannot store U+0000 in text or jsonb; refuse it here with a clear 400
+        # instead of failing at INSERT. Only an escaped \u0000 can produce one.
+        if b"\\u0000" in raw and _contains_nul(data):
+            raise exceptions.ParseError("Strings may not contain the NUL character (\\u0000).")
+        return data
+
+
+def _contains_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(item) for item in value)
+    return False

@@ -53,6 +53,15 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return [
-            {"type": "http", "scheme": "bearer", "description": "CHECKOUT_API_KEY as a bearer token"},
-            {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "CHECKOUT_API_KEY"},
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "CHECKOUT_API_KEY as a bearer token",
+            },
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-API-Key",
+                "description": "CHECKOUT_API_KEY",
+            },
         ]

@@ -13,7 +13,9 @@ URL = "/api/v1/reporting/guardrails/followups"
 T0 = datetime(2026, 1, 22, 4, 0, tzinfo=UTC)
 
 
-def _make(n: int, *, ties_every: int = 3, provider=lambda i: f"prov-{i % 4}") -> list[GuardrailFollowUp]:
+def _make(
+    n: int, *, ties_every: int = 3, provider=lambda i: f"prov-{i % 4}"
+) -> list[GuardrailFollowUp]:
     """n follow-ups where groups of ``ties_every`` share one timestamp."""
     rows = [
         GuardrailFollowUp(
@@ -63,7 +65,9 @@ def test_newest_first_with_order_desc_walks_everything_too(api_client):
     seen, _ = _walk(api_client, limit=9, order="desc")
     assert len(seen) == 100 and set(seen) == {str(r.id) for r in rows}
     first = api_client.get(URL, {"limit": 1, "order": "desc"}).json()["followUps"][0]
-    assert first["createdAt"] == max(r.created_at for r in rows).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    assert first["createdAt"] == max(r.created_at for r in rows).isoformat(
+        timespec="microseconds"
+    ).replace("+00:00", "Z")
 
 
 def test_the_last_cursor_resumes_with_only_new_rows(api_client):
@@ -73,7 +77,10 @@ def test_the_last_cursor_resumes_with_only_new_rows(api_client):
     last = body["followUps"][-1]
     resume_from = f"{last['createdAt']}~{last['followUpId']}"
     newer = GuardrailFollowUp.objects.create(
-        provider_id="prov-new", provider_name="New", action="pause", created_at=T0 + timedelta(days=1)
+        provider_id="prov-new",
+        provider_name="New",
+        action="pause",
+        created_at=T0 + timedelta(days=1),
     )
     again = api_client.get(URL, {"cursor": resume_from}).json()
     assert [row["followUpId"] for row in again["followUps"]] == [str(newer.id)]
@@ -116,7 +123,12 @@ def test_recording_a_follow_up_returns_the_row_and_it_joins_the_timeline(api_cli
         "providerName": "InstaBoost Growth",
         "action": "pause",
         "notes": "Velocity 4x over the guardrail.",
-        "platformContext": {"id": "instagram", "label": "Instagram DM Concierge", "handle": "@boost", "type": "IG"},
+        "platformContext": {
+            "id": "instagram",
+            "label": "Instagram DM Concierge",
+            "handle": "@boost",
+            "type": "IG",
+        },
         "conversionCursor": "2026-01-21T00:00:00Z",
         "conversionHref": "https://admin.smplat.io/admin/reports/conversions?cursor=2026-01-21",
     }
@@ -144,8 +156,24 @@ def test_a_follow_up_without_conversion_cursor_means_the_live_snapshot(api_clien
         ({"providerId": "p", "providerName": "P", "action": "delete"}, "action"),
         ({"providerName": "P", "action": "pause"}, "providerId"),
         ({"providerId": "", "providerName": "P", "action": "pause"}, "providerId"),
-        ({"providerId": "p", "providerName": "P", "action": "pause", "conversionHref": "javascript:alert(1)"}, "conversionHref"),
-        ({"providerId": "p", "providerName": "P", "action": "pause", "platformContext": "instagram"}, "platformContext"),
+        (
+            {
+                "providerId": "p",
+                "providerName": "P",
+                "action": "pause",
+                "conversionHref": "javascript:alert(1)",
+            },
+            "conversionHref",
+        ),
+        (
+            {
+                "providerId": "p",
+                "providerName": "P",
+                "action": "pause",
+                "platformContext": "instagram",
+            },
+            "platformContext",
+        ),
         ({"providerId": "p", "providerName": "P", "action": "pause", "note": "typo"}, "note"),
         ({"providerId": ["p"], "providerName": "P", "action": "pause"}, "providerId"),
     ],
@@ -165,7 +193,9 @@ def test_a_json_array_body_is_refused(api_client):
 
 def test_without_a_key_nothing_is_listed_or_recorded(anonymous_client):
     assert anonymous_client.get(URL).status_code == 401
-    response = anonymous_client.post(URL, {"providerId": "p", "providerName": "P", "action": "pause"}, format="json")
+    response = anonymous_client.post(
+        URL, {"providerId": "p", "providerName": "P", "action": "pause"}, format="json"
+    )
     assert response.status_code == 401
     assert not GuardrailFollowUp.objects.exists()
 
@@ -173,6 +203,8 @@ def test_without_a_key_nothing_is_listed_or_recorded(anonymous_client):
 def test_charlie_is_refused_and_staff_posts_need_csrf(client, charlie, staff_client):
     client.force_login(charlie)
     assert client.get(URL).status_code == 403
-    response = staff_client.post(URL, {"providerId": "p", "providerName": "P", "action": "pause"}, format="json")
+    response = staff_client.post(
+        URL, {"providerId": "p", "providerName": "P", "action": "pause"}, format="json"
+    )
     assert response.status_code == 403  # no CSRF token
     assert staff_client.get(URL).status_code == 200

@@ -156,3 +156,11 @@ def test_a_server_bug_is_a_json_500_without_details(api_client):
     api_client.raise_request_exception = False
     error = _assert_error(api_client.get("/api/test/broken"), 500, "server_error")
     assert "a bug" not in error["message"]
+
+
+def test_a_nul_character_is_refused_with_a_400(api_client):
+    response = api_client.post(
+        "/api/test/echo", data=b'{"name": "a\\u0000b", "count": 1}', content_type="application/json"
+    )
+    error = _assert_error(response, 400, "parse_error")
+    assert "NUL" in error["message"]

@@ -38,8 +38,11 @@ def _lines(response) -> list[dict]:
 def test_a_captured_event_is_exported_with_the_spec_fields_and_headers(api_client):
     response = api_client.post(
         QO_URL,
-        _quick_order(eventName="quick_order.abort", metadata={"reason": "payment_declined"},
-                     recordedAt="2026-01-22T04:00:00Z"),
+        _quick_order(
+            eventName="quick_order.abort",
+            metadata={"reason": "payment_declined"},
+            recordedAt="2026-01-22T04:00:00Z",
+        ),
         format="json",
     )
     assert response.status_code == 201, response.content
@@ -73,7 +76,10 @@ def test_an_empty_window_is_a_404(api_client):
 
 @pytest.mark.django_db
 def test_limit_returns_the_newest_rows_oldest_first(api_client):
-    ids = [api_client.post(QO_URL, _quick_order(sessionId=f"s{i}"), format="json").json()["eventId"] for i in range(8)]
+    ids = [
+        api_client.post(QO_URL, _quick_order(sessionId=f"s{i}"), format="json").json()["eventId"]
+        for i in range(8)
+    ]
     export = api_client.get(QO_EXPORT, {"limit": 3})
     assert export["X-Quick-Order-Events"] == "3"
     assert [line["eventId"] for line in _lines(export)] == ids[-3:]
@@ -96,7 +102,9 @@ def test_the_window_keeps_the_newest_5000(api_client):
         QuickOrderEvent(event_name="quick_order.start", product_id="old", product_title="Old")
         for _ in range(QuickOrderEvent.WINDOW + WINDOW_TRIM_SLACK)
     )
-    newest = [api_client.post(QO_URL, _quick_order(), format="json").json()["eventId"] for _ in range(3)]
+    newest = [
+        api_client.post(QO_URL, _quick_order(), format="json").json()["eventId"] for _ in range(3)
+    ]
     export = api_client.get(QO_EXPORT)
     assert export["X-Quick-Order-Events"] == "5000"
     lines = _lines(export)
@@ -121,7 +129,9 @@ def test_concurrent_capture_keeps_the_window_exact_and_loses_no_accepted_event()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {KEY}")
         try:
             for i in range(60):
-                response = client.post(QO_URL, _quick_order(sessionId=f"t{thread}-{i}"), format="json")
+                response = client.post(
+                    QO_URL, _quick_order(sessionId=f"t{thread}-{i}"), format="json"
+                )
                 if response.status_code != 201:
                     failures.append(response.content)
                     continue
@@ -138,7 +148,9 @@ def test_concurrent_capture_keeps_the_window_exact_and_loses_no_accepted_event()
 
     assert not failures
     assert len(accepted) == 360
-    window = list(QuickOrderEvent.objects.window().order_by("id").values_list("event_id", flat=True))
+    window = list(
+        QuickOrderEvent.objects.window().order_by("id").values_list("event_id", flat=True)
+    )
     assert len(window) == QuickOrderEvent.WINDOW
     # Every accepted event is among the newest 5 000, so every one of them is in the window.
     assert {str(e) for e in window[-360:]} == set(accepted)
@@ -177,8 +189,16 @@ def test_guardrail_workflow_capture_and_export(api_client):
         (QO_URL, _quick_order(extra="field"), "extra"),
         (TELEMETRY_URL, {"name": "checkout.viewed", "workflowAction": "x"}, "name"),
         (TELEMETRY_URL, {"name": "guardrail.workflow"}, "workflowAction"),
-        (TELEMETRY_URL, {"name": "guardrail.workflow", "workflowAction": "x", "source": "robot"}, "source"),
-        (TELEMETRY_URL, {"name": "guardrail.workflow", "workflowAction": "x", "guardrail": {"status": "ok"}}, "guardrail"),
+        (
+            TELEMETRY_URL,
+            {"name": "guardrail.workflow", "workflowAction": "x", "source": "robot"},
+            "source",
+        ),
+        (
+            TELEMETRY_URL,
+            {"name": "guardrail.workflow", "workflowAction": "x", "guardrail": {"status": "ok"}},
+            "guardrail",
+        ),
     ],
 )
 def test_bad_capture_bodies_are_a_400_and_store_nothing(api_client, url, body, field):
@@ -190,7 +210,10 @@ def test_bad_capture_bodies_are_a_400_and_store_nothing(api_client, url, body, f
 
 @pytest.mark.django_db
 def test_malformed_json_and_oversized_bodies_store_nothing(api_client):
-    assert api_client.post(QO_URL, data=b"{not json", content_type="application/json").status_code == 400
+    assert (
+        api_client.post(QO_URL, data=b"{not json", content_type="application/json").status_code
+        == 400
+    )
     big = json.dumps(_quick_order(metadata={"blob": "x" * (1024 * 1024)}))
     response = api_client.post(QO_URL, data=big, content_type="application/json")
     assert response.status_code == 413
@@ -210,3 +233,11 @@ def test_capture_needs_the_key(anonymous_client, url):
 def test_exports_need_the_key_and_accept_x_api_key(anonymous_client, url):
     assert anonymous_client.get(url).status_code == 401
     assert anonymous_client.get(url, HTTP_X_API_KEY=KEY).status_code == 404  # key ok, window empty
+
+
+@pytest.mark.django_db
+def test_integers_beyond_64_bits_in_metadata_still_export(api_client):
+    body = json.dumps(_quick_order(metadata={"orderValue": 2**70})).encode()
+    assert api_client.post(QO_URL, data=body, content_type="application/json").status_code == 201
+    [line] = _lines(api_client.get(QO_EXPORT))
+    assert float(line["metadata"]["orderValue"]) == float(2**70)

@@ -1,5 +1,12 @@
 """Staff dashboards under /dashboard/ (chat telemetry rollups, GDPR audit health)."""
 
-from django.urls import path  # noqa: F401 - routes are added by the features that own them
+from django.urls import path
 
-urlpatterns: list = []
+from telemetry import views
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path("telemetry/", views.telemetry_dashboard_view, name="telemetry"),
+    path("telemetry/gdpr/", views.gdpr_audit_view, name="telemetry-gdpr"),
+]

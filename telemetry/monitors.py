@@ -94,6 +94,21 @@ class TableFreshness:
     age: timedelta | None
     thresholds: FreshnessThresholds
 
+    @property
+    def newest_text(self) -> str:
+        return format_timestamp(self.newest) if self.newest else "never"
+
+    @property
+    def age_text(self) -> str:
+        return format_duration(self.age) if self.age is not None else "no rows"
+
+    @property
+    def thresholds_text(self) -> str:
+        return (
+            f"warn after {format_duration(self.thresholds.warn_after)}, "
+            f"error after {format_duration(self.thresholds.error_after)}"
+        )
+
     def describe(self) -> str:
         """One line for a terminal or Slack: what, since when, and against which threshold."""
         if self.newest is None:
@@ -186,15 +201,20 @@ def tables_freshness(
     now = now or timezone.now()
     newest = tables_newest(tables)
     return [
-        TableFreshness(
-            table=table,
-            newest=newest[table],
-            status=thresholds.judge(newest[table], now=now),
-            age=now - newest[table] if newest[table] else None,
-            thresholds=thresholds,
-        )
-        for table, _ in tables
+        table_freshness(table, newest[table], thresholds=thresholds, now=now) for table, _ in tables
     ]
+
+
+def table_freshness(
+    table: str, newest: datetime | None, *, thresholds: FreshnessThresholds, now: datetime
+) -> TableFreshness:
+    return TableFreshness(
+        table=table,
+        newest=newest,
+        status=thresholds.judge(newest, now=now),
+        age=now - newest if newest else None,
+        thresholds=thresholds,
+    )
 
 
 def rollups_freshness(*, now: datetime | None = None) -> list[TableFreshness]:

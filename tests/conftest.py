@@ -4,6 +4,9 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+# Playwright fixtures (chromium, browser_page) for the browser smoke tests: tests/browser.py.
+pytest_plugins = ["tests.browser"]
+
 
 @pytest.fixture
 def alice(django_user_model):

@@ -17,7 +17,7 @@ from django.db.models import Model, QuerySet
 from exports.models import Feed
 from reports.models import GuardrailFollowUp
 from reports.rows import FOLLOW_UP_COLUMNS, follow_up_row
-from smplat.cursors import Cursor, format_cursor, parse_cursor
+from smplat.cursors import Cursor, format_cursor, format_timestamp, parse_cursor
 from telemetry.models import CheckoutOfferEvent, PricingExperimentSegment
 from telemetry.rows import OFFER_EVENT_COLUMNS, SEGMENT_COLUMNS, offer_event_row, segment_row
 
@@ -184,6 +184,9 @@ class ApiFeed(FeedDefinition):
 
     rows_key: str = "events"
 
+    def parse_cursor(self, text: str) -> str:
+        return str(parse_cursor(text, id_kind=int))
+
     def batches(
         self,
         *,
@@ -192,10 +195,14 @@ class ApiFeed(FeedDefinition):
         limit: int | None,
         api_url: str,
         api_key: str,
+        until: datetime | None = None,
     ) -> Iterator[Batch]:
-        """Walk ``nextCursor``. The API gives no cursor after its last page, so a final partial
-        page keeps the previous checkpoint: the next run sends it again (same batch key, so a
-        receiver drops the copies) rather than guessing a position and losing rows."""
+        """Walk ``nextCursor`` up to ``until`` (the safety lag, applied by the API's filter).
+
+        The API gives no cursor after its last page. That page holds every remaining row up to
+        ``until``, ties included, so the next run resumes strictly after its last row's
+        timestamp (a bare-timestamp cursor) without losing or repeating a row.
+        """
         from exports.http import request_with_retries
 
         cursor = start
@@ -205,22 +212,28 @@ class ApiFeed(FeedDefinition):
             params = {"limit": str(size)}
             if cursor:
                 params["cursor"] = cursor
-            url = _with_query(api_url, params)
+            if until is not None:
+                params["until"] = format_timestamp(until)
             headers = {"Accept": "application/json"}
             if api_key:
                 headers["Authorization"] = f"Bearer {api_key}"
-            body = request_with_retries("GET", url, headers=headers).json()
-            rows = body.get(self.rows_key) or []
-            next_cursor = body.get("nextCursor")
+            response = request_with_retries("GET", _with_query(api_url, params), headers=headers)
+            try:
+                body = response.json()
+                rows = body[self.rows_key]
+                next_cursor = body.get("nextCursor")
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"the reporting API answered an unexpected body: {exc}") from exc
             if not rows:
                 return
             first, last = rows[0], rows[-1]
+            checkpoint = next_cursor or last.get("recordedAt") or cursor
             yield Batch(
                 feed=self.name,
                 rows=rows,
                 first_position=f"{first.get('recordedAt')}~{first.get('eventId')}~{cursor}",
-                last_position=f"{last.get('recordedAt')}~{last.get('eventId')}~{next_cursor}",
-                checkpoint=next_cursor or cursor,
+                last_position=f"{last.get('recordedAt')}~{last.get('eventId')}~{checkpoint}",
+                checkpoint=checkpoint,
             )
             sent += len(rows)
             if not next_cursor:

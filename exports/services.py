@@ -285,6 +285,7 @@ def _export_feed_locked(
                 limit=options.limit,
                 api_url=api_url,
                 api_key=settings.CHECKOUT_API_KEY,
+                until=timezone.now() - timedelta(seconds=settings.EXPORT_SAFETY_LAG_SECONDS),
             )
         run_batches(
             batches=batches,

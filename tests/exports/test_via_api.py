@@ -1,0 +1,77 @@
+"""export_onboarding_pricing_segments_via_api walks the site's own reporting endpoint."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from telemetry import services as telemetry_services
+from tests.exports.conftest import read_ndjson
+
+ENDPOINT = "/api/v1/reporting/onboarding/experiment-events"
+
+
+def record_segments(count: int, *, at: datetime) -> None:
+    """``count`` experiments, two per event, so segment rows share timestamps."""
+    for index in range(0, count, 2):
+        telemetry_services.onboarding_event_record(
+            order_id=f"8e0f3c0e-0000-4000-8000-{index:012d}",
+            event_type="journey_started",
+            metadata={
+                "pricing_experiment_segment": [
+                    {"slug": f"exp-{index}", "variantKey": "control", "isControl": True},
+                    {"slug": f"exp-{index + 1}", "variantKey": "b"},
+                ]
+            },
+            recorded_at=at + timedelta(seconds=index // 4),
+        )
+
+
+def export(live_server, tmp_path, *extra: str) -> None:
+    call_command(
+        "export_onboarding_pricing_segments_via_api",
+        "--api-url",
+        live_server.url + ENDPOINT,
+        "--sink",
+        "file",
+        "--file-path",
+        str(tmp_path / "via-api.ndjson"),
+        "--cursor-store",
+        "file",
+        *extra,
+        stderr=io.StringIO(),
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_via_api_matches_the_database_exporter_and_resumes_without_repeats(live_server, tmp_path):
+    start = datetime(2026, 1, 22, 4, 0, tzinfo=UTC)
+    record_segments(10, at=start)
+
+    export(live_server, tmp_path, "--batch-size", "3")
+    record_segments_later = start + timedelta(hours=1)
+    telemetry_services.onboarding_event_record(
+        order_id="8e0f3c0e-0000-4000-8000-999999999999",
+        event_type="journey_started",
+        metadata={"pricing_experiment_segment": {"slug": "late", "variantKey": "x"}},
+        recorded_at=record_segments_later,
+    )
+    export(live_server, tmp_path, "--batch-size", "3")
+    export(live_server, tmp_path, "--batch-size", "3")  # nothing new: nothing sent
+
+    via_api = read_ndjson(tmp_path / "via-api.ndjson")
+    direct = io.StringIO()
+    call_command("export_onboarding_pricing_segments", stdout=direct, stderr=io.StringIO())
+    assert via_api == [json.loads(line) for line in direct.getvalue().splitlines()]
+    assert len(via_api) == 11
+
+
+@pytest.mark.django_db(transaction=True)
+def test_via_api_without_a_key_fails_without_retrying(live_server, tmp_path, settings):
+    settings.CHECKOUT_API_KEY = ""  # the client sends no key (and the site accepts none)
+    with pytest.raises(CommandError, match=r"401 .*\(not retried\)"):
+        export(live_server, tmp_path)

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint db-stop serve-production
+.PHONY: run test install lint db-stop serve-production telemetry-nightly
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,16 @@ test: install
 	$(BIN)/ruff format --check .
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The nightly telemetry pipeline (runbook: telemetry-nightly-maintenance): seed the demo data
+## and refresh the rollups, check rollup and GDPR audit freshness (non-zero exit and one Slack
+## alert each when stale), then the browser smoke tests of /dashboard/telemetry/.
+telemetry-nightly: install
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_dashboard
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py monitor_telemetry_rollups
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py monitor_gdpr_audit
+	$(BIN)/python -m pytest -m browser tests/telemetry/test_dashboard_browser.py
 
 lint: install
 	$(BIN)/ruff check --fix .

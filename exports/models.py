@@ -32,6 +32,9 @@ class ExportRun(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         NO_DATA = "no_data", "No new data"
         FAILED = "failed", "Failed"
+        # Handed to an outside workflow ("Run export now" with a trigger URL); that
+        # workflow's exporter records its own run.
+        DISPATCHED = "dispatched", "Dispatched to workflow"
 
     ACTIVE_OUTCOMES = (Outcome.QUEUED, Outcome.RUNNING)
 
@@ -62,7 +65,16 @@ class ExportRun(models.Model):
                 name="export_run_trigger_valid",
             ),
             models.CheckConstraint(
-                condition=Q(outcome__in=["queued", "running", "succeeded", "no_data", "failed"]),
+                condition=Q(
+                    outcome__in=[
+                        "queued",
+                        "running",
+                        "succeeded",
+                        "no_data",
+                        "failed",
+                        "dispatched",
+                    ]
+                ),
                 name="export_run_outcome_valid",
             ),
             models.CheckConstraint(

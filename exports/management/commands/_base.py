@@ -148,6 +148,8 @@ class ExportCommand(BaseCommand):
                 f"{run.get_feed_display()} export failed after {run.rows:,} rows"
                 f" (run #{run.pk}): {exc}. Cursor left at {run.cursor_after or '(start)'}."
             ) from exc
+        if options["verbosity"] == 0:
+            return
         elapsed = time.monotonic() - started
         rate = run.rows / elapsed if elapsed > 0 else 0
         # The summary goes to stderr: stdout may be the NDJSON itself.
@@ -189,6 +191,8 @@ class SnapshotCommand(BaseCommand):
             raise CommandError(
                 f"{exc.run.get_feed_display()} export failed (run #{exc.run.pk}): {exc}"
             ) from exc
+        if options["verbosity"] == 0:
+            return
         if run.outcome == ExportRun.Outcome.NO_DATA:
             self.stderr.write(
                 f"{run.get_feed_display()}: no events yet (the export route answered 404);"

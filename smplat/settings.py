@@ -230,13 +230,15 @@ for _name in ("EXPORT_HTTP_TIMEOUT_SECONDS", "EXPORT_STATUS_TIMEOUT_SECONDS"):
     if globals()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be positive")
 
-# Guardrail follow-ups (export_guardrail_followups).
+# Guardrail follow-ups (export_guardrail_followups). SINK, FILE_PATH, S3_URI and CURSOR_* are
+# what runs started by the site use ("Run export now"); the commands take flags instead.
 ANALYTICS_GUARDRAIL_WEBHOOK = env.str("ANALYTICS_GUARDRAIL_WEBHOOK", default="")
 GUARDRAIL_EXPORT_SINK = env.str("GUARDRAIL_EXPORT_SINK", default="webhook")
 GUARDRAIL_EXPORT_FILE_PATH = env.str("GUARDRAIL_EXPORT_FILE_PATH", default="")
 GUARDRAIL_EXPORT_S3_URI = env.str("GUARDRAIL_EXPORT_S3_URI", default="")
 GUARDRAIL_EXPORT_CURSOR_PATH = env.str(
-    "GUARDRAIL_EXPORT_CURSOR_PATH", default=str(BASE_DIR / "guardrail_followups_cursor.json")
+    "GUARDRAIL_EXPORT_CURSOR_PATH",
+    default=str(BASE_DIR / ".data" / "exports" / "guardrail_followups_cursor.json"),
 )
 GUARDRAIL_EXPORT_CURSOR_S3_URI = env.str("GUARDRAIL_EXPORT_CURSOR_S3_URI", default="")
 GUARDRAIL_EXPORT_STATUS_S3_URI = env.str("GUARDRAIL_EXPORT_STATUS_S3_URI", default="")
@@ -250,7 +252,8 @@ ONBOARDING_EXPORT_SINK = env.str("ONBOARDING_EXPORT_SINK", default="webhook")
 ONBOARDING_EXPORT_FILE_PATH = env.str("ONBOARDING_EXPORT_FILE_PATH", default="")
 ONBOARDING_EXPORT_S3_URI = env.str("ONBOARDING_EXPORT_S3_URI", default="")
 ONBOARDING_EXPORT_CURSOR_PATH = env.str(
-    "ONBOARDING_EXPORT_CURSOR_PATH", default=str(BASE_DIR / "onboarding_export_cursor.json")
+    "ONBOARDING_EXPORT_CURSOR_PATH",
+    default=str(BASE_DIR / ".data" / "exports" / "onboarding_export_cursor.json"),
 )
 ONBOARDING_EXPORT_CURSOR_S3_URI = env.str("ONBOARDING_EXPORT_CURSOR_S3_URI", default="")
 ONBOARDING_EXPORT_STATUS_S3_URI = env.str("ONBOARDING_EXPORT_STATUS_S3_URI", default="")

@@ -1,5 +1,15 @@
 """Operator pages under /admin/ (export health, onboarding, follow-ups)."""
 
-from django.urls import path  # noqa: F401 - routes are added by the features that own them
+from django.contrib import admin
+from django.urls import path
 
-urlpatterns: list = []
+from reports import onboarding
+
+urlpatterns = [
+    path("onboarding/", admin.site.admin_view(onboarding.onboarding_view), name="onboarding"),
+    path(
+        "onboarding/segments.csv",
+        admin.site.admin_view(onboarding.onboarding_segments_csv_view),
+        name="onboarding-segments-csv",
+    ),
+]

@@ -288,3 +288,138 @@ def onboarding_journey_detail(*, order_id: uuid.UUID, recent_events: int = 20) -
             for event in events
         ],
     }
+
+
+# --- Operator pages: onboarding experiments and the quick-order funnel ----------------------
+
+
+def experiment_segment_choices(*, limit: int = 500) -> dict[str, list[str]]:
+    """The known experiments for filter forms: ``{slug: [variant_key, ...]}``, sorted.
+
+    One query over the (slug, variant_key, recorded_at) index; ``limit`` bounds the pairs so
+    a client sending thousands of made-up slugs cannot make the form unbounded.
+    """
+    pairs = (
+        PricingExperimentSegment.objects.order_by("slug", "variant_key")
+        .values_list("slug", "variant_key")
+        .distinct()[:limit]
+    )
+    choices: dict[str, list[str]] = {}
+    for slug, variant_key in pairs:
+        choices.setdefault(slug, []).append(variant_key)
+    return choices
+
+
+def experiment_segment_summary(*, filters: SegmentFilters) -> list[dict]:
+    """The filtered rows counted per {slug, variant_key} in SQL, grouped by slug.
+
+    Returns ``[{"slug", "rows", "control_rows", "control_share", "variants": [{"variant_key",
+    "variant_name", "rows", "control_rows", "control_share", "slug_share"}]}]``; shares are
+    percentages. Counts are grouped by ``is_control`` too, so a variant recorded both as
+    control and not (a client bug) shows as mixed instead of being hidden.
+    """
+    groups = (
+        filters.apply(PricingExperimentSegment.objects.all())
+        .order_by()
+        .values("slug", "variant_key", "is_control")
+        .annotate(rows=Count("id"), variant_name=Max("variant_name"))
+        .order_by("slug", "variant_key", "is_control")
+    )
+    slugs: dict[str, dict] = {}
+    for group in groups:
+        slug = slugs.setdefault(
+            group["slug"], {"slug": group["slug"], "rows": 0, "control_rows": 0, "variants": {}}
+        )
+        variant = slug["variants"].setdefault(
+            group["variant_key"],
+            {
+                "variant_key": group["variant_key"],
+                "variant_name": group["variant_name"],
+                "rows": 0,
+                "control_rows": 0,
+            },
+        )
+        variant["variant_name"] = variant["variant_name"] or group["variant_name"]
+        control_rows = group["rows"] if group["is_control"] else 0
+        for counter in (slug, variant):
+            counter["rows"] += group["rows"]
+            counter["control_rows"] += control_rows
+
+    def share(part: int, whole: int) -> float:
+        return round(part * 100 / whole, 1) if whole else 0.0
+
+    summary = []
+    for slug in slugs.values():
+        variants = sorted(
+            slug["variants"].values(), key=lambda v: (-v["control_rows"], v["variant_key"])
+        )
+        for variant in variants:
+            variant["control_share"] = share(variant["control_rows"], variant["rows"])
+            variant["slug_share"] = share(variant["rows"], slug["rows"])
+        summary.append(
+            {
+                "slug": slug["slug"],
+                "rows": slug["rows"],
+                "control_rows": slug["control_rows"],
+                "control_share": share(slug["control_rows"], slug["rows"]),
+                "variants": variants,
+            }
+        )
+    return summary
+
+
+def experiment_segments_recent(*, filters: SegmentFilters, limit: int = 50) -> list[dict]:
+    """The newest ``limit`` filtered rows as ``values(*SEGMENT_COLUMNS)`` dicts (for tables).
+
+    Values stay Python types (datetimes, UUIDs) for templates; the API and the CSV format
+    them with ``segment_row`` and ``experiment_segments_csv``.
+    """
+    queryset = filters.apply(PricingExperimentSegment.objects.all())
+    return list(queryset.order_by("-recorded_at", "-id").values("id", *SEGMENT_COLUMNS)[:limit])
+
+
+def quick_order_funnel() -> dict:
+    """The funnel of the local quick-order window, in the exported status payload's terms.
+
+    ``startCount``, ``abortCount``, ``completeCount`` and ``completionRate`` (completes per
+    start in percent, one decimal, None without starts: the rounding of the exported
+    metrics, so the two compare one to one), plus ``abortReasons`` (``[{"reason", "count"}]``,
+    most frequent first; reason None when an abort carries none), ``events`` (rows in the
+    window) and ``lastRecordedAt`` (a datetime, or None). One grouped query.
+    """
+    abort = QuickOrderEvent.EventName.ABORT
+    # The reason only for aborts, so other events' metadata never multiplies the groups.
+    reason = RawSQL(
+        "CASE WHEN event_name = %s THEN NULLIF(metadata ->> 'reason', '') END", (abort.value,)
+    )
+    groups = (
+        QuickOrderEvent.objects.window()
+        .order_by()
+        .values("event_name", reason=reason)
+        .annotate(count=Count("id"), last=Max("recorded_at"))
+    )
+    counts = dict.fromkeys(QuickOrderEvent.EventName.values, 0)
+    reasons: dict[str | None, int] = {}
+    last = None
+    for group in groups:
+        counts[group["event_name"]] = counts.get(group["event_name"], 0) + group["count"]
+        if group["event_name"] == abort:
+            reasons[group["reason"]] = reasons.get(group["reason"], 0) + group["count"]
+        if last is None or group["last"] > last:
+            last = group["last"]
+    starts = counts[QuickOrderEvent.EventName.START]
+    completes = counts[QuickOrderEvent.EventName.COMPLETE]
+    return {
+        "startCount": starts,
+        "abortCount": counts[abort],
+        "completeCount": completes,
+        "completionRate": round(completes / starts * 100, 1) if starts else None,
+        "abortReasons": [
+            {"reason": name, "count": count}
+            for name, count in sorted(
+                reasons.items(), key=lambda item: (-item[1], item[0] is None, item[0] or "")
+            )
+        ],
+        "events": sum(counts.values()),
+        "lastRecordedAt": last,
+    }

@@ -8,16 +8,18 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.db.models import Model, QuerySet
 
+from exports.http import request_with_retries
 from exports.models import Feed
 from reports.models import GuardrailFollowUp
 from reports.rows import FOLLOW_UP_COLUMNS, follow_up_row
-from smplat.cursors import Cursor, format_cursor, format_timestamp, parse_cursor
+from smplat.cursors import Cursor, format_cursor, format_timestamp, parse_cursor, rows_after
 from telemetry.models import CheckoutOfferEvent, PricingExperimentSegment
 from telemetry.rows import OFFER_EVENT_COLUMNS, SEGMENT_COLUMNS, offer_event_row, segment_row
 
@@ -50,7 +52,7 @@ class Filters:
     since: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FeedDefinition:
     name: str
     envelope: str  # the webhook body is {envelope: [rows]}
@@ -68,15 +70,15 @@ class FeedDefinition:
         return text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RowFeed(FeedDefinition):
     """Rows read from this database in (timestamp, id) order."""
 
-    model: type[Model] = field(default=GuardrailFollowUp)
-    timestamp_field: str = "created_at"
-    columns: tuple[str, ...] = ()
-    serialise: Callable[[dict[str, Any]], dict[str, Any]] = follow_up_row
-    id_kind: type = uuid.UUID
+    model: type[Model]
+    timestamp_field: str
+    columns: tuple[str, ...]  # for .values(); must include the timestamp and "id"
+    serialise: Callable[[dict[str, Any]], dict[str, Any]]
+    id_kind: type
 
     def parse_cursor(self, text: str) -> str:
         return str(parse_cursor(text, id_kind=self.id_kind))
@@ -104,8 +106,6 @@ class RowFeed(FeedDefinition):
         ``.values()`` dicts only, never model instances, and never a server-side cursor in
         autocommit (psycopg makes that a WITH HOLD cursor, which materialises the result).
         """
-        from smplat.cursors import rows_after
-
         ts = self.timestamp_field
         base = (
             self.queryset(filters)
@@ -178,7 +178,7 @@ OFFER_EVENTS = RowFeed(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ApiFeed(FeedDefinition):
     """Rows read page by page from the reporting API (for hosts without database access)."""
 
@@ -203,8 +203,6 @@ class ApiFeed(FeedDefinition):
         ``until``, ties included, so the next run resumes strictly after its last row's
         timestamp (a bare-timestamp cursor) without losing or repeating a row.
         """
-        from exports.http import request_with_retries
-
         cursor = start
         sent = 0
         while limit is None or sent < limit:
@@ -242,8 +240,6 @@ class ApiFeed(FeedDefinition):
 
 
 def _with_query(url: str, params: dict[str, str]) -> str:
-    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
     query.update(params)

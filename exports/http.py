@@ -67,6 +67,15 @@ def redact(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/..." if parts.netloc else "<url>"
 
 
+def _scrub(text: str, url: str) -> str:
+    """requests puts the URL's path in its messages; a webhook's path can be its secret."""
+    parts = urlsplit(url)
+    for secret in (url, parts.path + ("?" + parts.query if parts.query else ""), parts.path):
+        if len(secret) > 1:
+            text = text.replace(secret, "/...")
+    return text
+
+
 def _describe(response: requests.Response) -> str:
     body = response.text[:200].strip() if response.content else ""
     text = f"{response.status_code} {response.reason}"
@@ -108,7 +117,7 @@ def request_with_retries(
                 allow_redirects=False,
             )
         except requests.RequestException as exc:
-            reason = f"{type(exc).__name__}: {exc}"
+            reason = f"{type(exc).__name__}: {_scrub(str(exc), url)}"
             status = None
         else:
             status = response.status_code

@@ -202,3 +202,19 @@ def test_a_failing_slack_does_not_fail_the_export(httpserver, tmp_path, settings
     export(httpserver, tmp_path)
 
     assert ExportRun.objects.get().outcome == "succeeded"
+
+
+def test_failure_messages_do_not_reveal_the_webhook_path(tmp_path, settings):
+    settings.EXPORT_RETRY_ATTEMPTS = 1
+    make_follow_ups(1)
+    with pytest.raises(CommandError) as caught:
+        call_command(
+            "export_guardrail_followups",
+            "--sink",
+            "webhook",
+            "--webhook-url",
+            "http://127.0.0.1:9/services/T000/B000/secret-token",
+            stderr=open("/dev/null", "w"),  # noqa: SIM115
+        )
+    assert "secret-token" not in str(caught.value)
+    assert "secret-token" not in ExportRun.objects.get().error

@@ -3,9 +3,25 @@
 from django.contrib import admin
 from django.urls import path
 
-from reports import onboarding
+from reports import onboarding, views
 
 urlpatterns = [
+    path("reports/", admin.site.admin_view(views.reports_page), name="reports"),
+    path(
+        "reports/follow-ups/",
+        admin.site.admin_view(views.follow_up_create),
+        name="reports-follow-up-create",
+    ),
+    path(
+        "reports/cards/<str:feed>/",
+        admin.site.admin_view(views.feed_card),
+        name="reports-card",
+    ),
+    path(
+        "reports/cards/<str:feed>/run/",
+        admin.site.admin_view(views.run_now),
+        name="reports-run-now",
+    ),
     path("onboarding/", admin.site.admin_view(onboarding.onboarding_view), name="onboarding"),
     path(
         "onboarding/segments.csv",

@@ -1,11 +1,18 @@
 """Reporting API: guardrail follow-ups and the provider automation history."""
 
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
+from django.http import StreamingHttpResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from exports.models import Feed
 from reports import selectors, services
+from reports.downloads import DownloadFailed, DownloadUnavailable, latest_artifact
+from reports.health import forget_status
 from reports.models import GuardrailFollowUp
 from reports.rows import follow_up_row
 from smplat.api.params import (
@@ -16,6 +23,7 @@ from smplat.api.params import (
     order_field,
     parse_query,
 )
+from smplat.api.permissions import IsStaff
 from smplat.api.schema import error_responses
 from telemetry.selectors import guardrail_workflow_summary
 
@@ -159,4 +167,107 @@ class AutomationStatusHistoryApi(APIView):
                 "nextCursor": next_cursor,
                 "guardrailWorkflow": guardrail_workflow_summary(),
             }
+        )
+
+
+# --- Operator routes behind the export-health cards (staff sessions only) -------------------
+
+
+class StaffSessionApi(APIView):
+    """Staff only, by browser session (with CSRF on writes): never by the API key."""
+
+    authentication_classes = [SessionAuthentication]
+    permission_classes = [IsStaff]
+
+
+def _stream_artifact(feed: str, filename: str):
+    try:
+        download = latest_artifact(feed)
+    except DownloadUnavailable as exc:
+        raise exceptions.NotFound(str(exc), code="no_artifact") from exc
+    except DownloadFailed as exc:
+        raise UpstreamFailed(str(exc)) from exc
+    response = StreamingHttpResponse(download.chunks, content_type=download.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    if download.length is not None:
+        response["Content-Length"] = str(download.length)
+    return response
+
+
+class UpstreamFailed(exceptions.APIException):
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_detail = "The artifact could not be fetched."
+    default_code = "upstream_failed"
+
+
+ARTIFACT_RESPONSE = {
+    (200, "application/x-ndjson"): OpenApiResponse(
+        OpenApiTypes.BINARY, description="The latest exported NDJSON, streamed."
+    ),
+    **error_responses(404),
+    502: OpenApiResponse(description="The artifact's host failed or broke a limit."),
+}
+
+
+class GuardrailFollowUpExportApi(StaffSessionApi):
+    """Download the latest follow-up export (GET) or run the export now (POST)."""
+
+    @extend_schema(responses=ARTIFACT_RESPONSE, summary="Download the latest follow-up NDJSON")
+    def get(self, request):
+        return _stream_artifact(Feed.GUARDRAIL_FOLLOWUPS, "guardrail-followups-latest.ndjson")
+
+    class RunSerializer(serializers.Serializer):
+        runId = serializers.IntegerField()
+        outcome = serializers.CharField()
+        created = serializers.BooleanField()
+        externalUrl = serializers.CharField(allow_null=True)
+        cardUrl = serializers.CharField()
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: RunSerializer,
+            200: RunSerializer,
+            **error_responses(),
+            502: OpenApiResponse(),
+        },
+        summary="Run the follow-up export now",
+    )
+    def post(self, request):
+        if not request.user.has_perm("exports.add_exportrun"):
+            raise exceptions.PermissionDenied("You may not start exports.")
+        try:
+            result = services.export_run_now(
+                feed=Feed.GUARDRAIL_FOLLOWUPS, requested_by=request.user
+            )
+        except services.TriggerFailed as exc:
+            raise UpstreamFailed(str(exc)) from exc
+        forget_status(Feed.GUARDRAIL_FOLLOWUPS)
+        return Response(
+            {
+                "runId": result.run.pk,
+                "outcome": result.run.outcome,
+                "created": result.created,
+                "externalUrl": result.run.external_url or None,
+                "cardUrl": reverse("reports-card", args=[Feed.GUARDRAIL_FOLLOWUPS]),
+            },
+            status=status.HTTP_202_ACCEPTED if result.created else status.HTTP_200_OK,
+        )
+
+
+class QuickOrderExportDownloadApi(StaffSessionApi):
+    @extend_schema(responses=ARTIFACT_RESPONSE, summary="Download the latest quick-order NDJSON")
+    def get(self, request):
+        return _stream_artifact(Feed.QUICK_ORDER_TELEMETRY, "quick-order-events-latest.ndjson")
+
+
+class GuardrailWorkflowExportDownloadApi(StaffSessionApi):
+    @extend_schema(
+        responses=ARTIFACT_RESPONSE, summary="Download the latest guardrail workflow NDJSON"
+    )
+    def get(self, request):
+        return _stream_artifact(
+            Feed.GUARDRAIL_WORKFLOW_TELEMETRY, "guardrail-workflow-events-latest.ndjson"
         )

@@ -15,4 +15,19 @@ urlpatterns = [
         apis.AutomationStatusHistoryApi.as_view(),
         name="api-automation-history",
     ),
+    path(
+        "api/reporting/guardrail-followups/export",
+        apis.GuardrailFollowUpExportApi.as_view(),
+        name="guardrail-followups-export",
+    ),
+    path(
+        "api/reporting/quick-order-export",
+        apis.QuickOrderExportDownloadApi.as_view(),
+        name="quick-order-export",
+    ),
+    path(
+        "api/reporting/guardrail-workflow-export",
+        apis.GuardrailWorkflowExportDownloadApi.as_view(),
+        name="guardrail-workflow-export-download",
+    ),
 ]

@@ -45,14 +45,17 @@ ALLOWED_HOSTS = env.list(
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "reports.admin_site.OperationsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "rest_framework",
+    "django_tasks",
+    "django_tasks_db",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "telemetry",
@@ -314,3 +317,30 @@ for _warn, _error in [
         raise ImproperlyConfigured(f"{_warn} must be above 0 and at most {_error}")
 if MONITOR_ALERT_TIMEOUT_SECONDS <= 0:
     raise ImproperlyConfigured("MONITOR_ALERT_TIMEOUT_SECONDS must be above 0")
+
+# --- Operator pages -------------------------------------------------------------------------
+# /admin/reports/ export-health cards: how often each feed is expected to sync. A card is
+# fresh within schedule + grace, late until EXPORT_STALE_AFTER_SCHEDULES schedules, then stale.
+GUARDRAIL_EXPORT_SCHEDULE_MINUTES = env.int("GUARDRAIL_EXPORT_SCHEDULE_MINUTES", default=60)
+ONBOARDING_EXPORT_SCHEDULE_MINUTES = env.int("ONBOARDING_EXPORT_SCHEDULE_MINUTES", default=60)
+QUICK_ORDER_EXPORT_SCHEDULE_MINUTES = env.int("QUICK_ORDER_EXPORT_SCHEDULE_MINUTES", default=30)
+GUARDRAIL_WORKFLOW_EXPORT_SCHEDULE_MINUTES = env.int(
+    "GUARDRAIL_WORKFLOW_EXPORT_SCHEDULE_MINUTES", default=30
+)
+EXPORT_FRESHNESS_GRACE_MINUTES = env.int("EXPORT_FRESHNESS_GRACE_MINUTES", default=15)
+EXPORT_STALE_AFTER_SCHEDULES = env.int("EXPORT_STALE_AFTER_SCHEDULES", default=3)
+# Cards read status payloads with this timeout and keep them this long in the cache.
+EXPORT_CARD_STATUS_TIMEOUT_SECONDS = env.float("EXPORT_CARD_STATUS_TIMEOUT_SECONDS", default=2.0)
+EXPORT_CARD_CACHE_SECONDS = env.int("EXPORT_CARD_CACHE_SECONDS", default=60)
+# "Run export now": dispatch this workflow (GitHub's workflow_dispatch URL) with this bearer
+# token; without a URL the site runs the export itself on its task queue.
+GUARDRAIL_EXPORT_TRIGGER_URL = env.str("GUARDRAIL_EXPORT_TRIGGER_URL", default="")
+GUARDRAIL_EXPORT_TRIGGER_TOKEN = env.str("GUARDRAIL_EXPORT_TRIGGER_TOKEN", default="")
+GUARDRAIL_EXPORT_TRIGGER_REF = env.str("GUARDRAIL_EXPORT_TRIGGER_REF", default="main")
+# Download proxies: the largest artifact streamed, and the upstream timeout.
+EXPORT_PROXY_MAX_BYTES = env.int("EXPORT_PROXY_MAX_BYTES", default=512 * 1024 * 1024)
+EXPORT_PROXY_TIMEOUT_SECONDS = env.float("EXPORT_PROXY_TIMEOUT_SECONDS", default=15.0)
+
+# Background work ("Run export now" without a trigger URL): django-tasks' database backend,
+# worked by `python manage.py db_worker` (make run starts one).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -6,10 +6,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from smplat.api.exceptions import error_body
 
-admin.site.site_header = "smplat reports"
-admin.site.site_title = "smplat reports"
-admin.site.index_title = "Operations"
-
 
 def healthz(request):
     """Liveness and database reachability for load balancers (no secrets, no data)."""

@@ -1,0 +1,58 @@
+"""The admin site, with the operator pages listed beside the models (index and sidebar)."""
+
+from django.contrib import admin
+from django.contrib.admin.apps import AdminConfig
+from django.urls import NoReverseMatch, reverse
+
+# (URL name, label, permissions a user needs to see the link)
+OPERATOR_PAGES = [
+    ("reports", "Export health & follow-ups", ("exports.view_exportrun",)),
+    ("onboarding", "Onboarding & experiments", ("telemetry.view_onboardingjourney",)),
+    ("dashboard:telemetry", "Chat telemetry & GDPR", ("telemetry.view_chattelemetryrollup",)),
+]
+
+
+class OperationsAdminSite(admin.AdminSite):
+    site_header = "smplat reports"
+    site_title = "smplat reports"
+    index_title = "Operations"
+
+    def get_app_list(self, request, app_label=None):
+        app_list = super().get_app_list(request, app_label)
+        if app_label is not None:
+            return app_list
+        pages = []
+        for name, label, permissions in OPERATOR_PAGES:
+            if not request.user.has_perms(permissions):
+                continue
+            try:
+                url = reverse(name)
+            except NoReverseMatch:  # a page whose app is not installed
+                continue
+            pages.append(
+                {
+                    "name": label,
+                    "object_name": name.replace("-", "_").replace(":", "_"),
+                    "admin_url": url,
+                    "view_only": True,
+                    "perms": {"view": True},
+                }
+            )
+        if pages:
+            app_list.insert(
+                0,
+                {
+                    "name": "Operator pages",
+                    "app_label": "operator_pages",
+                    "app_url": pages[0]["admin_url"],
+                    "has_module_perms": True,
+                    "models": pages,
+                },
+            )
+        return app_list
+
+
+class OperationsAdminConfig(AdminConfig):
+    """Django's admin app, with the site that links the operator pages."""
+
+    default_site = "reports.admin_site.OperationsAdminSite"

@@ -1,0 +1,314 @@
+"""Export health: what each feed's card on /admin/reports/ shows.
+
+A card combines two sources: the feed's status payload (SPEC §5, written by whichever job ran
+the export, here or in GitHub Actions) and the site's own ``ExportRun`` history. Status
+payloads are read with a short timeout, concurrently, and cached briefly, so a slow or broken
+status URL costs one card a message, never the page its speed.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models.expressions import F, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from exports.models import ExportRun, Feed
+from exports.status import StatusUnavailable, status_read, status_url_for, workflow_url
+
+logger = logging.getLogger(__name__)
+
+# The feeds with a card, in page order, and the settings that say how often they run.
+CARD_FEEDS: dict[str, str] = {
+    Feed.GUARDRAIL_FOLLOWUPS: "GUARDRAIL_EXPORT_SCHEDULE_MINUTES",
+    Feed.QUICK_ORDER_TELEMETRY: "QUICK_ORDER_EXPORT_SCHEDULE_MINUTES",
+    Feed.GUARDRAIL_WORKFLOW_TELEMETRY: "GUARDRAIL_WORKFLOW_EXPORT_SCHEDULE_MINUTES",
+    Feed.ONBOARDING_PRICING_SEGMENTS: "ONBOARDING_EXPORT_SCHEDULE_MINUTES",
+}
+# Feeds whose latest artifact can be downloaded through a proxy route (URL names).
+DOWNLOAD_ROUTES: dict[str, str] = {
+    Feed.GUARDRAIL_FOLLOWUPS: "guardrail-followups-export",
+    Feed.QUICK_ORDER_TELEMETRY: "quick-order-export",
+    Feed.GUARDRAIL_WORKFLOW_TELEMETRY: "guardrail-workflow-export-download",
+}
+SPARKLINE_RUNS = 24
+
+_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="export-status")
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    configured: bool
+    payload: dict[str, Any] | None = None
+    error: str | None = None
+
+
+@dataclass
+class FeedCard:
+    feed: str
+    label: str
+    schedule_minutes: int
+    status: StatusResult
+    runs: list[ExportRun] = field(default_factory=list)  # newest first
+    now: datetime = field(default_factory=timezone.now)
+
+    # -- what the status payload and the run history say, newest wins --------------------
+    @property
+    def last_success(self) -> ExportRun | None:
+        return next((r for r in self.runs if r.outcome in ("succeeded", "no_data")), None)
+
+    @property
+    def active_run(self) -> ExportRun | None:
+        run = self.runs[0] if self.runs else None
+        return run if run and run.outcome in ExportRun.ACTIVE_OUTCOMES else None
+
+    @property
+    def status_synced_at(self) -> datetime | None:
+        payload = self.status.payload or {}
+        raw = payload.get("syncedAt") or payload.get("updatedAt")
+        if not isinstance(raw, str):
+            return None
+        try:
+            parsed = parse_datetime(raw)
+        except ValueError:
+            return None
+        return parsed if parsed and parsed.tzinfo else None
+
+    @property
+    def last_sync(self) -> datetime | None:
+        candidates = [self.status_synced_at]
+        if self.last_success:
+            candidates.append(self.last_success.finished_at)
+        candidates = [c for c in candidates if c]
+        return max(candidates) if candidates else None
+
+    @property
+    def rows(self) -> int | None:
+        payload = self.status.payload or {}
+        from_status = payload.get("rows", payload.get("events"))
+        status_newer = self.status_synced_at and (
+            not self.last_success or self.status_synced_at >= self.last_success.finished_at
+        )
+        if isinstance(from_status, int) and (status_newer or not self.last_success):
+            return from_status
+        return self.last_success.rows if self.last_success else None
+
+    @property
+    def cursor(self) -> str | None:
+        payload = self.status.payload or {}
+        status_newer = self.status_synced_at and (
+            not self.last_success or self.status_synced_at >= self.last_success.finished_at
+        )
+        if status_newer and isinstance(payload.get("cursor"), str):
+            return payload["cursor"]
+        if self.last_success and self.last_success.cursor_after:
+            return self.last_success.cursor_after
+        return payload.get("cursor") if isinstance(payload.get("cursor"), str) else None
+
+    @property
+    def age(self) -> timedelta | None:
+        return self.now - self.last_sync if self.last_sync else None
+
+    @property
+    def freshness(self) -> str:
+        """fresh, late or stale against the feed's schedule (unknown: never synced)."""
+        age = self.age
+        if age is None:
+            return "unknown"
+        schedule = timedelta(minutes=self.schedule_minutes)
+        if age <= schedule + timedelta(minutes=settings.EXPORT_FRESHNESS_GRACE_MINUTES):
+            return "fresh"
+        if age <= schedule * settings.EXPORT_STALE_AFTER_SCHEDULES:
+            return "late"
+        return "stale"
+
+    @property
+    def last_error(self) -> str | None:
+        latest = next((r for r in self.runs if r.outcome not in ExportRun.ACTIVE_OUTCOMES), None)
+        if latest and latest.outcome == "failed":
+            return latest.error or "The last run failed without a message."
+        return None
+
+    @property
+    def workflow_url(self) -> str | None:
+        payload = self.status.payload or {}
+        candidate = workflow_url(self.feed) or payload.get("workflowUrl")
+        # Rendered as a link: only http(s) URLs, whatever a status file says.
+        if isinstance(candidate, str) and candidate.startswith(("https://", "http://")):
+            return candidate
+        return None
+
+    @property
+    def download_available(self) -> bool:
+        payload = self.status.payload or {}
+        return self.feed in DOWNLOAD_ROUTES and isinstance(payload.get("downloadUrl"), str)
+
+    @property
+    def metrics(self) -> dict[str, Any] | None:
+        metrics = (self.status.payload or {}).get("metrics")
+        return metrics if isinstance(metrics, dict) else None
+
+    @property
+    def sparkline_runs(self) -> list[ExportRun]:
+        """Finished runs, oldest first, for the sparkline."""
+        finished = [
+            r for r in self.runs if r.outcome not in (*ExportRun.ACTIVE_OUTCOMES, "dispatched")
+        ]
+        return list(reversed(finished[:SPARKLINE_RUNS]))
+
+    @property
+    def sparkline(self) -> list[SparkBar]:
+        return sparkline(self.sparkline_runs)
+
+    @property
+    def in_flight(self) -> ExportRun | None:
+        """A run the card should show as under way (queued, running, or just dispatched)."""
+        run = self.runs[0] if self.runs else None
+        if run is None:
+            return None
+        if run.outcome in ExportRun.ACTIVE_OUTCOMES:
+            return run
+        if run.outcome == "dispatched" and self.now - run.created_at < timedelta(minutes=10):
+            return run
+        return None
+
+
+def _cache_key(feed: str) -> str:
+    return f"export-status:{feed}"
+
+
+def _read_status(feed: str, url: str) -> StatusResult:
+    try:
+        payload = status_read(url, timeout=settings.EXPORT_CARD_STATUS_TIMEOUT_SECONDS)
+        result = StatusResult(configured=True, payload=payload)
+    except StatusUnavailable as exc:
+        result = StatusResult(configured=True, error=str(exc))
+    except Exception as exc:  # a broken status source must not break the page
+        logger.exception("reading the %s status failed", feed)
+        result = StatusResult(configured=True, error=f"status unreadable: {type(exc).__name__}")
+    cache.set(_cache_key(feed), result, settings.EXPORT_CARD_CACHE_SECONDS)
+    return result
+
+
+def feed_statuses(feeds: list[str], *, refresh: bool = False) -> dict[str, StatusResult]:
+    """Each feed's status payload: from the cache, else read concurrently within the timeout."""
+    results: dict[str, StatusResult] = {}
+    pending = {}
+    for feed in feeds:
+        url = status_url_for(feed)
+        if not url:
+            results[feed] = StatusResult(configured=False)
+            continue
+        cached = None if refresh else cache.get(_cache_key(feed))
+        if cached is not None:
+            results[feed] = cached
+        else:
+            pending[feed] = _pool.submit(_read_status, feed, url)
+    deadline = settings.EXPORT_CARD_STATUS_TIMEOUT_SECONDS + 0.5
+    started = timezone.now()
+    for feed, future in pending.items():
+        remaining = deadline - (timezone.now() - started).total_seconds()
+        try:
+            results[feed] = future.result(timeout=max(remaining, 0.01))
+        except FutureTimeout:
+            # The read goes on in the background and fills the cache for the next view.
+            results[feed] = StatusResult(
+                configured=True,
+                error=f"status source did not answer within {deadline:.0f} s",
+            )
+    return results
+
+
+def recent_runs(feeds: list[str], per_feed: int = SPARKLINE_RUNS) -> dict[str, list[ExportRun]]:
+    """The newest ``per_feed`` runs of each feed, in one query whatever the history's size."""
+    ranked = (
+        ExportRun.objects.filter(feed__in=feeds)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("feed")],
+                order_by=[F("created_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank__lte=per_feed)
+        .order_by("-created_at", "-id")
+    )
+    runs: dict[str, list[ExportRun]] = {feed: [] for feed in feeds}
+    for run in ranked:
+        runs[run.feed].append(run)
+    return runs
+
+
+def feed_cards(feeds: list[str] | None = None, *, refresh: bool = False) -> list[FeedCard]:
+    feeds = feeds or list(CARD_FEEDS)
+    statuses = feed_statuses(feeds, refresh=refresh)
+    runs = recent_runs(feeds)
+    now = timezone.now()
+    return [
+        FeedCard(
+            feed=feed,
+            label=Feed(feed).label,
+            schedule_minutes=getattr(settings, CARD_FEEDS[feed]),
+            status=statuses[feed],
+            runs=runs[feed],
+            now=now,
+        )
+        for feed in feeds
+    ]
+
+
+def forget_status(feed: str) -> None:
+    """Drop the cached status, so the card shows what a run just wrote."""
+    cache.delete(_cache_key(feed))
+
+
+@dataclass(frozen=True)
+class SparkBar:
+    x: float
+    y: float
+    width: float
+    height: float
+    outcome: str
+    title: str
+
+
+SPARK_WIDTH, SPARK_HEIGHT, SPARK_GAP = 192, 36, 2
+
+
+def sparkline(runs: list[ExportRun]) -> list[SparkBar]:
+    """Bars for the recent runs, oldest left: height by rows, failed runs full height.
+
+    Drawn as inline SVG by templates/reports/snippets/sparkline.html: no chart library.
+    """
+    if not runs:
+        return []
+    slot = SPARK_WIDTH / SPARKLINE_RUNS
+    most = max((r.rows for r in runs), default=0) or 1
+    bars = []
+    offset = SPARK_WIDTH - slot * len(runs)  # right-aligned: the newest run at the right edge
+    for index, run in enumerate(runs):
+        if run.outcome == ExportRun.Outcome.FAILED:
+            height = SPARK_HEIGHT
+        else:
+            height = max(2.0, SPARK_HEIGHT * run.rows / most)
+        when = timezone.localtime(run.finished_at or run.created_at).strftime("%Y-%m-%d %H:%M")
+        bars.append(
+            SparkBar(
+                x=round(offset + index * slot, 2),
+                y=round(SPARK_HEIGHT - height, 2),
+                width=round(slot - SPARK_GAP, 2),
+                height=round(height, 2),
+                outcome=run.outcome,
+                title=f"{when} UTC: {run.get_outcome_display()}, {run.rows:,} rows",
+            )
+        )
+    return bars

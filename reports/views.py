@@ -1,0 +1,201 @@
+"""/admin/reports/: export health, the quick-order funnel against its export, follow-ups."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from exports.models import Feed
+from reports import health, selectors, services
+from reports.comparison import funnel_comparison
+from reports.models import GuardrailFollowUp
+from smplat.cursors import InvalidCursor, parse_cursor
+from telemetry.selectors import quick_order_funnel
+
+PAGE_PERMISSIONS = ("exports.view_exportrun", "reports.view_guardrailfollowup")
+RUN_PERMISSION = "exports.add_exportrun"
+RECORD_PERMISSION = "reports.add_guardrailfollowup"
+TIMELINE_PAGE = 25
+
+
+def _require(request, *permissions: str) -> None:
+    if not request.user.has_perms(permissions):
+        raise PermissionDenied
+
+
+def _card_feed(feed: str) -> str:
+    if feed not in health.CARD_FEEDS:
+        raise Http404("No such export feed.")
+    return feed
+
+
+def _providers() -> list[tuple[str, str]]:
+    """Every provider with a follow-up, by a loose index scan of (provider_id, created_at, id):
+    one index probe per provider, however many follow-ups there are."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH RECURSIVE providers AS (
+                (SELECT provider_id FROM reports_guardrailfollowup ORDER BY provider_id LIMIT 1)
+                UNION ALL
+                SELECT (SELECT f.provider_id FROM reports_guardrailfollowup f
+                        WHERE f.provider_id > p.provider_id ORDER BY f.provider_id LIMIT 1)
+                FROM providers p WHERE p.provider_id IS NOT NULL
+            )
+            SELECT provider_id FROM providers WHERE provider_id IS NOT NULL LIMIT 200
+            """
+        )
+        return [(row[0], row[0]) for row in cursor.fetchall()]
+
+
+class TimelineFilterForm(forms.Form):
+    provider = forms.CharField(required=False, max_length=200)
+    action = forms.ChoiceField(
+        required=False, choices=[("", "All actions"), *GuardrailFollowUp.Action.choices]
+    )
+    before = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+
+    def clean_before(self):
+        value = self.cleaned_data["before"]
+        if not value:
+            return None
+        try:
+            return parse_cursor(value)
+        except InvalidCursor as exc:
+            raise forms.ValidationError("That page link is broken; start from the newest.") from exc
+
+
+class FollowUpForm(forms.Form):
+    provider_id = forms.CharField(label="Provider id", max_length=200)
+    provider_name = forms.CharField(label="Provider name", max_length=200)
+    action = forms.ChoiceField(choices=GuardrailFollowUp.Action.choices)
+    notes = forms.CharField(
+        required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    platform_context_id = forms.CharField(label="Platform", required=False, max_length=200)
+    platform_context_label = forms.CharField(label="Platform label", required=False, max_length=200)
+    platform_context_handle = forms.CharField(label="Handle", required=False, max_length=200)
+    platform_context_type = forms.CharField(label="Platform type", required=False, max_length=100)
+    conversion_cursor = forms.CharField(
+        label="Conversion cursor",
+        required=False,
+        max_length=500,
+        help_text="Empty means the live conversion snapshot.",
+    )
+    conversion_href = forms.URLField(
+        label="Conversion link", required=False, max_length=2000, assume_scheme="https"
+    )
+
+
+def _page_context(request, *, follow_up_form: FollowUpForm | None = None) -> dict:
+    filters = TimelineFilterForm(request.GET or None)
+    query = filters.cleaned_data if filters.is_valid() else {}
+    timeline, older = selectors.follow_up_timeline(
+        provider_id=query.get("provider") or None,
+        action=query.get("action") or None,
+        cursor=query.get("before"),
+        limit=TIMELINE_PAGE,
+        descending=True,
+    )
+    cards = health.feed_cards()
+    quick_order_card = next(c for c in cards if c.feed == Feed.QUICK_ORDER_TELEMETRY)
+    funnel = quick_order_funnel()
+    return {
+        **admin.site.each_context(request),
+        "title": "Export health & follow-ups",
+        "cards": cards,
+        "funnel": funnel,
+        "comparison": funnel_comparison(funnel, quick_order_card),
+        "filters": filters,
+        "providers": _providers(),
+        "timeline": timeline,
+        "older_cursor": older,
+        "follow_up_form": follow_up_form or FollowUpForm(),
+        "can_run": request.user.has_perm(RUN_PERMISSION),
+        "can_record": request.user.has_perm(RECORD_PERMISSION),
+    }
+
+
+@require_GET
+def reports_page(request):
+    _require(request, *PAGE_PERMISSIONS)
+    return render(request, "reports/reports.html", _page_context(request))
+
+
+@require_POST
+def follow_up_create(request):
+    _require(request, *PAGE_PERMISSIONS, RECORD_PERMISSION)
+    form = FollowUpForm(request.POST)
+    if not form.is_valid():
+        context = _page_context(request, follow_up_form=form)
+        return render(request, "reports/reports.html", context, status=400)
+    data = form.cleaned_data
+    follow_up = services.follow_up_record(
+        provider_id=data["provider_id"],
+        provider_name=data["provider_name"],
+        action=data["action"],
+        notes=data["notes"],
+        platform_context={
+            "id": data["platform_context_id"] or None,
+            "label": data["platform_context_label"] or None,
+            "handle": data["platform_context_handle"] or None,
+            "type": data["platform_context_type"] or None,
+        },
+        conversion_cursor=data["conversion_cursor"] or None,
+        conversion_href=data["conversion_href"] or None,
+    )
+    messages.success(
+        request, f"Recorded: {follow_up.get_action_display()} for {follow_up.provider_name}."
+    )
+    return redirect(reverse("reports") + "#follow-ups")
+
+
+def _render_card(request, feed: str, *, refresh: bool = False, status: int = 200):
+    [card] = health.feed_cards([feed], refresh=refresh)
+    return render(
+        request,
+        "reports/snippets/export_card.html",
+        {"card": card, "can_run": request.user.has_perm(RUN_PERMISSION)},
+        status=status,
+    )
+
+
+@require_GET
+def feed_card(request, feed: str):
+    """One card's HTML, for the page's live refresh while a run is queued or running."""
+    _require(request, *PAGE_PERMISSIONS)
+    return _render_card(request, _card_feed(feed))
+
+
+@require_POST
+def run_now(request, feed: str):
+    """ "Run export now": dispatch the workflow or queue a run; a double click starts one."""
+    _require(request, *PAGE_PERMISSIONS, RUN_PERMISSION)
+    feed = _card_feed(feed)
+    wants_fragment = request.headers.get("X-Requested-With") == "fetch"
+    try:
+        result = services.export_run_now(feed=feed, requested_by=request.user)
+    except services.TriggerFailed as exc:
+        messages.error(request, f"Could not start the {Feed(feed).label} export: {exc}.")
+        if wants_fragment:
+            return _render_card(request, feed, status=502)
+        return redirect(reverse("reports") + f"#card-{feed}")
+    health.forget_status(feed)
+    if result.created:
+        messages.success(
+            request, f"{Feed(feed).label}: export {result.run.get_outcome_display().lower()}."
+        )
+    else:
+        messages.info(
+            request,
+            f"{Feed(feed).label}: a run is already {result.run.outcome}; not starting another.",
+        )
+    if wants_fragment:
+        return _render_card(request, feed)
+    return redirect(reverse("reports") + f"#card-{feed}")

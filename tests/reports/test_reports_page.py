@@ -1,0 +1,359 @@
+"""/admin/reports/: export-health cards, the funnel comparison, the follow-up timeline."""
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+from django.utils import timezone
+
+from exports.models import ExportRun, Feed
+from reports.models import GuardrailFollowUp
+from tests.factories import GuardrailFollowUpFactory
+
+pytestmark = pytest.mark.django_db
+URL = "/admin/reports/"
+
+
+@pytest.fixture(autouse=True)
+def no_status_sources(settings):
+    """Nothing configured unless a test says so, and no cached status between tests."""
+    for name in dir(settings):
+        if name.endswith(("_STATUS_URL", "_STATUS_S3_URI", "_WORKFLOW_URL", "_TRIGGER_URL")):
+            setattr(settings, name, "")
+    settings.GITHUB_RUN_ID = ""
+    settings.EXPORT_CARD_STATUS_TIMEOUT_SECONDS = 0.5
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def status_server(httpserver, settings):
+    """A status URL on loopback, allowed as an http download host (as an S3 endpoint is)."""
+    settings.EXPORT_PROXY_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    return httpserver
+
+
+def _card(html: str, feed: str) -> str:
+    start = html.index(f'id="card-{feed}"')
+    return html[start : html.index("</article>", start)]
+
+
+def test_alice_sees_a_card_per_feed_the_funnel_and_the_timeline(client, alice):
+    call_command("seed_dashboard", verbosity=0)
+    client.force_login(alice)
+    response = client.get(URL)
+    assert response.status_code == 200
+    html = response.content.decode()
+    for feed in (
+        "guardrail_followups",
+        "quick_order_telemetry",
+        "guardrail_workflow_telemetry",
+        "onboarding_pricing_segments",
+    ):
+        card = _card(html, feed)
+        assert "Last sync" in card and "Run export now" in card
+        assert '<svg class="sparkline"' in card  # the seeded run history
+    assert "No status URL configured." in html
+    assert "Quick-order funnel" in html and 'data-metric="completionRate"' in html
+    latest = GuardrailFollowUp.objects.order_by("-created_at", "-id").first()
+    assert latest.provider_name in html
+    assert 'class="breadcrumbs"' in html and 'id="nav-sidebar"' in html
+
+
+def test_bob_without_permissions_is_refused(client, bob):
+    client.force_login(bob)
+    assert client.get(URL).status_code == 403
+
+
+@pytest.mark.parametrize("who", ["charlie", "anonymous"])
+def test_non_staff_and_anonymous_go_to_the_login_page(client, charlie, who):
+    if who == "charlie":
+        client.force_login(charlie)
+    response = client.get(URL)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+
+
+def test_the_admin_index_links_the_operator_pages(client, alice, bob):
+    client.force_login(alice)
+    page = client.get("/admin/").content.decode()
+    assert 'href="/admin/reports/"' in page and "Operator pages" in page
+    client.force_login(bob)
+    assert 'href="/admin/reports/"' not in client.get("/admin/").content.decode()
+
+
+def test_a_status_payload_fills_the_card(client, alice, status_server, settings):
+    synced = timezone.now() - timedelta(minutes=10)
+    status_server.expect_request("/guardrail-status.json").respond_with_json(
+        {
+            "cursor": "2026-11-22T04:00:00.000000Z~7d9c0a0e-3b4f-4a57-9d1e-0c7f1f7e6a11",
+            "rows": 842,
+            "updatedAt": synced.isoformat(),
+            "downloadUrl": status_server.url_for("/guardrail.ndjson"),
+            "workflowUrl": "https://github.com/smplat/smplat/actions/runs/1234567890",
+        }
+    )
+    settings.GUARDRAIL_EXPORT_STATUS_URL = status_server.url_for("/guardrail-status.json")
+    client.force_login(alice)
+    card = _card(client.get(URL).content.decode(), "guardrail_followups")
+    assert "842" in card
+    assert "2026-11-22T04:00:00.000000Z~7d9c0a0e" in card
+    assert "badge-fresh" in card
+    assert "Download latest NDJSON" in card
+    assert 'href="https://github.com/smplat/smplat/actions/runs/1234567890"' in card
+
+
+@pytest.mark.parametrize(
+    ("age_minutes", "freshness"),
+    [(30, "fresh"), (70, "fresh"), (100, "late"), (200, "stale")],
+)
+def test_freshness_follows_the_hourly_schedule_with_grace(client, alice, age_minutes, freshness):
+    now = timezone.now()
+    ExportRun.objects.create(
+        feed=Feed.GUARDRAIL_FOLLOWUPS,
+        outcome="succeeded",
+        rows=3,
+        cursor_after="c",
+        created_at=now - timedelta(minutes=age_minutes),
+        started_at=now - timedelta(minutes=age_minutes),
+        finished_at=now - timedelta(minutes=age_minutes),
+    )
+    client.force_login(alice)
+    card = _card(client.get(URL).content.decode(), "guardrail_followups")
+    assert f"badge-{freshness}" in card
+
+
+def test_telemetry_is_late_sooner_on_its_30_minute_schedule(client, alice):
+    now = timezone.now() - timedelta(minutes=50)
+    ExportRun.objects.create(
+        feed=Feed.QUICK_ORDER_TELEMETRY,
+        outcome="succeeded",
+        rows=5000,
+        created_at=now,
+        started_at=now,
+        finished_at=now,
+    )
+    client.force_login(alice)
+    assert "badge-late" in _card(client.get(URL).content.decode(), "quick_order_telemetry")
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("unreachable", "status URL unreachable"),
+        ("garbage", "status payload is not JSON"),
+        ("not-object", "status payload is not a JSON object"),
+        ("server-error", "status URL answered 500"),
+        ("slow", "ReadTimeout"),
+        ("disallowed-host", "refusing to fetch"),
+        ("missing-file", "cannot read"),
+    ],
+)
+def test_a_broken_status_url_shows_on_its_card_and_the_page_still_renders(
+    client, alice, status_server, settings, setup, message, request
+):
+    release = threading.Event()
+    request.addfinalizer(release.set)
+    if setup == "unreachable":
+        url = "http://127.0.0.1:9/status.json"
+    elif setup == "garbage":
+        status_server.expect_request("/s").respond_with_data("<html>oops</html>")
+        url = status_server.url_for("/s")
+    elif setup == "not-object":
+        status_server.expect_request("/s").respond_with_json([1, 2])
+        url = status_server.url_for("/s")
+    elif setup == "server-error":
+        status_server.expect_request("/s").respond_with_data("boom", status=500)
+        url = status_server.url_for("/s")
+    elif setup == "slow":
+        # Held until the test ends (the server is shared: a sleeping handler would stall
+        # the next test's requests).
+        status_server.expect_request("/s").respond_with_handler(lambda request: release.wait(3))
+        url = status_server.url_for("/s")
+    elif setup == "disallowed-host":
+        url = "http://internal.example:8080/status.json"
+    else:
+        url = "/nonexistent/status.json"
+    settings.QUICK_ORDER_EXPORT_STATUS_URL = url
+    client.force_login(alice)
+    started = time.monotonic()
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert time.monotonic() - started < 2.5
+    card = _card(response.content.decode(), "quick_order_telemetry")
+    # A slow source is cut off by the read timeout, or by the page's own deadline.
+    assert message in card or (setup == "slow" and "did not answer" in card)
+    assert "Download latest NDJSON" not in card
+
+
+def test_a_status_read_is_cached_between_page_views(client, alice, status_server, settings):
+    status_server.expect_request("/s").respond_with_json(
+        {"syncedAt": timezone.now().isoformat(), "events": 7}
+    )
+    settings.QUICK_ORDER_EXPORT_STATUS_URL = status_server.url_for("/s")
+    client.force_login(alice)
+    client.get(URL)
+    client.get(URL)
+    assert len(status_server.log) == 1
+
+
+def test_the_funnel_is_compared_with_the_exported_metrics_and_drift_is_flagged(
+    client, alice, status_server, settings, api_client
+):
+    for name in (
+        ["quick_order.start"] * 10 + ["quick_order.complete"] * 5 + ["quick_order.abort"] * 2
+    ):
+        api_client.post(
+            "/api/telemetry/quick-order",
+            {
+                "eventName": name,
+                "productId": "p",
+                "productTitle": "P",
+                "metadata": {"reason": "price_changed"},
+            },
+            format="json",
+        )
+    status_server.expect_request("/s").respond_with_json(
+        {
+            "syncedAt": timezone.now().isoformat(),
+            "events": 17,
+            "metrics": {
+                "startCount": 10,
+                "abortCount": 2,
+                "completeCount": 4,
+                "completionRate": 40.0,
+            },
+        }
+    )
+    settings.QUICK_ORDER_EXPORT_STATUS_URL = status_server.url_for("/s")
+    client.force_login(alice)
+    html = client.get(URL).content.decode()
+    rows = {
+        key: html[html.index(f'data-comparison="{key}"') :].split("</tr>")[0]
+        for key in ("startCount", "abortCount", "completeCount", "completionRate")
+    }
+    assert 'class="drifted"' not in html.split('data-comparison="startCount"')[0][-40:]
+    assert "0.0%" in rows["startCount"]
+    assert "25.0% drift" in rows["completeCount"]  # 5 local vs 4 exported
+    assert "+1" in rows["completeCount"]
+    assert "25.0% drift" in rows["completionRate"]  # 50.0 vs 40.0
+
+
+def test_missing_exported_metrics_show_as_dashes_not_zeros(client, alice, status_server, settings):
+    status_server.expect_request("/s").respond_with_json(
+        {"syncedAt": timezone.now().isoformat(), "events": 3, "metrics": {"startCount": None}}
+    )
+    settings.QUICK_ORDER_EXPORT_STATUS_URL = status_server.url_for("/s")
+    client.force_login(alice)
+    html = client.get(URL).content.decode()
+    row = html[html.index('data-comparison="startCount"') :].split("</tr>")[0]
+    assert row.count("&ndash;") >= 3
+
+
+def test_timeline_filters_and_pages_by_cursor(client, alice):
+    GuardrailFollowUpFactory.create_batch(40, provider_id="prov-a", action="pause")
+    GuardrailFollowUpFactory.create_batch(5, provider_id="prov-b", action="escalate")
+    client.force_login(alice)
+    html = client.get(URL, {"provider": "prov-b"}).content.decode()
+    section = html[html.index('id="follow-ups"') :]
+    assert section.count("action-escalate") == 5 and "action-pause" not in section
+    first = client.get(URL, {"action": "pause"}).content.decode()
+    assert first.count('class="badge action-pause"') == 25 and "Older follow-ups" in first
+    before = first.split("before=")[1].split("#")[0]
+    second = client.get(f"{URL}?action=pause&before={before}").content.decode()
+    assert second.count('class="badge action-pause"') == 15 and "Older follow-ups" not in second
+
+
+def test_a_broken_page_link_is_a_message_not_an_error(client, alice):
+    client.force_login(alice)
+    response = client.get(URL, {"before": "garbage"})
+    assert response.status_code == 200
+    assert "That page link is broken" in response.content.decode()
+
+
+def test_recording_a_follow_up_from_the_form(client, alice):
+    client.force_login(alice)
+    response = client.post(
+        "/admin/reports/follow-ups/",
+        {
+            "provider_id": "prov-x",
+            "provider_name": "Provider X",
+            "action": "escalate",
+            "notes": "Third breach this week.",
+            "platform_context_id": "instagram",
+            "conversion_href": "https://admin.smplat.io/conversions",
+        },
+    )
+    assert response.status_code == 302
+    follow_up = GuardrailFollowUp.objects.get()
+    assert (follow_up.provider_id, follow_up.action, follow_up.conversion_cursor) == (
+        "prov-x",
+        "escalate",
+        None,
+    )
+    page = client.get(response["Location"]).content.decode()
+    assert "Recorded: Escalate for Provider X." in page
+
+
+def test_a_bad_follow_up_form_shows_errors_and_stores_nothing(client, alice):
+    client.force_login(alice)
+    response = client.post(
+        "/admin/reports/follow-ups/",
+        {
+            "provider_id": "",
+            "provider_name": "X",
+            "action": "delete",
+            "conversion_href": "javascript:alert(1)",
+        },
+    )
+    assert response.status_code == 400
+    assert not GuardrailFollowUp.objects.exists()
+    assert response.content.decode().count('class="errorlist') >= 3
+
+
+def test_the_follow_up_form_needs_csrf(alice):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    response = client.post(
+        "/admin/reports/follow-ups/", {"provider_id": "p", "provider_name": "P", "action": "pause"}
+    )
+    assert response.status_code == 403
+    assert not GuardrailFollowUp.objects.exists()
+
+
+def _many_runs_and_follow_ups(n: int) -> None:
+    now = timezone.now()
+    ExportRun.objects.bulk_create(
+        ExportRun(
+            feed=feed,
+            outcome="succeeded",
+            rows=i,
+            created_at=now - timedelta(minutes=i),
+            started_at=now - timedelta(minutes=i),
+            finished_at=now - timedelta(minutes=i),
+        )
+        for feed in (
+            "guardrail_followups",
+            "quick_order_telemetry",
+            "guardrail_workflow_telemetry",
+            "onboarding_pricing_segments",
+        )
+        for i in range(n)
+    )
+    GuardrailFollowUpFactory.create_batch(n)
+
+
+@pytest.mark.parametrize("scale", [3, 60])
+def test_query_count_does_not_grow_with_the_data(client, alice, django_assert_num_queries, scale):
+    _many_runs_and_follow_ups(scale)
+    client.force_login(alice)
+    client.get(URL)  # warm the session and the permission cache
+    # session, user, permissions, providers, timeline, runs, funnel, messages...: a constant.
+    with django_assert_num_queries(6):
+        assert client.get(URL).status_code == 200

@@ -40,6 +40,8 @@ class Line:
     css_class: str
     paths: list[str]
     total: str = ""
+    # Points with no neighbour to join: drawn as dots, a path through one point shows nothing.
+    dots: list[tuple[float, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -157,26 +159,20 @@ def line_chart(
     maximum = _frame(chart, buckets, top, daily=False)
     slot = chart.plot_width / max(len(buckets), 1)
     for number, (name, values, total) in enumerate(series):
-        paths, current = [], []
+        runs: list[list[tuple[float, float]]] = [[]]
         for index, value in enumerate(values):
             if value is None:
-                if current:
-                    paths.append(current)
-                current = []
+                runs.append([])
                 continue
             x = chart.left + slot * (index + 0.5)
             y = chart.plot_bottom - chart.plot_height * value / maximum
-            current.append(f"{x:.1f},{y:.1f}")
-        if current:
-            paths.append(current)
+            runs[-1].append((round(x, 1), round(y, 1)))
         chart.lines.append(
             Line(
                 name=name,
                 css_class=f"series-{number % PALETTE_SIZE}",
-                # A lone point still shows: a zero-length segment with a round cap.
-                paths=[
-                    "M" + " L".join(points if len(points) > 1 else points * 2) for points in paths
-                ],
+                paths=["M" + " L".join(f"{x},{y}" for x, y in run) for run in runs if len(run) > 1],
+                dots=[run[0] for run in runs if len(run) == 1],
                 total=total,
             )
         )

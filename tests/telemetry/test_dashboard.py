@@ -290,5 +290,6 @@ def test_line_chart_breaks_the_line_where_a_value_is_missing():
     )
 
     (line,) = chart.lines
-    assert len(line.paths) == 3
-    assert line.paths[2].count("L") == 1, "a lone point is drawn as a dot"
+    assert len(line.paths) == 1
+    assert line.paths[0].count("L") == 1
+    assert len(line.dots) == 2, "a point between two gaps is drawn as a dot"

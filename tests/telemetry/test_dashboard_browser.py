@@ -48,7 +48,7 @@ def test_telemetry_dashboard_shows_charts_and_fresh_rollups(
     screenshot(page, f"telemetry-dashboard-24h-{color_scheme}")
 
     page.click("text=Last 7 days")
-    expect(page.locator('a[aria-current="page"]')).to_have_text("Last 7 days")
+    expect(page.locator('nav.toolbar a[aria-current="page"]')).to_have_text("Last 7 days")
     assert page.locator('figure[data-chart="messages"] rect.bar').count() >= 150
     screenshot(page, f"telemetry-dashboard-7d-{color_scheme}")
 

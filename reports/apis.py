@@ -6,6 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -23,6 +24,7 @@ from smplat.api.params import (
     order_field,
     parse_query,
 )
+from smplat.api.parsers import LimitedJSONParser
 from smplat.api.permissions import IsStaff
 from smplat.api.schema import error_responses
 from telemetry.selectors import guardrail_workflow_summary
@@ -178,6 +180,8 @@ class StaffSessionApi(APIView):
 
     authentication_classes = [SessionAuthentication]
     permission_classes = [IsStaff]
+    # A plain HTML form (no JavaScript) posts form-encoded; the body carries only the token.
+    parser_classes = [FormParser, MultiPartParser, LimitedJSONParser]
 
 
 def _stream_artifact(feed: str, filename: str):

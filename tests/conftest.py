@@ -50,3 +50,38 @@ def staff_client(alice):
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(alice)
     return client
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server on loopback: boto3 talks real HTTP to it, as to any S3 endpoint."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3(s3_server, monkeypatch, settings):
+    """A fresh bucket on moto's S3 server; boto3 reaches it through AWS_ENDPOINT_URL."""
+    import uuid
+
+    import boto3
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    settings.AWS_ENDPOINT_URL = s3_server
+    client = boto3.client("s3")
+    bucket = f"exports-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    client.bucket = bucket
+    return client

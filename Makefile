@@ -27,12 +27,31 @@ $(ACTIONLINT): | $(BIN)/python
 
 install: $(VENV)/.installed $(ACTIONLINT)
 
-## Install, migrate, load demo data, create the demo staff user and serve on $(HOST):$(PORT).
+# The demo's exports write files under .data/demo-exports (a variable already set wins), so
+# "Run export now" works on a fresh machine without a webhook or S3.
+DEMO_EXPORTS := $(CURDIR)/.data/demo-exports
+DEMO_ENV := DEBUG=$${DEBUG:-true} \
+	GUARDRAIL_EXPORT_SINK=$${GUARDRAIL_EXPORT_SINK:-file} \
+	GUARDRAIL_EXPORT_FILE_PATH=$${GUARDRAIL_EXPORT_FILE_PATH:-$(DEMO_EXPORTS)/guardrail-followups.ndjson} \
+	GUARDRAIL_EXPORT_CURSOR_PATH=$${GUARDRAIL_EXPORT_CURSOR_PATH:-$(DEMO_EXPORTS)/guardrail_followups_cursor.json} \
+	GUARDRAIL_EXPORT_STATUS_S3_URI=$${GUARDRAIL_EXPORT_STATUS_S3_URI:-$(DEMO_EXPORTS)/guardrail-export-status.json} \
+	GUARDRAIL_EXPORT_STATUS_URL=$${GUARDRAIL_EXPORT_STATUS_URL:-$(DEMO_EXPORTS)/guardrail-export-status.json} \
+	ONBOARDING_EXPORT_SINK=$${ONBOARDING_EXPORT_SINK:-file} \
+	ONBOARDING_EXPORT_FILE_PATH=$${ONBOARDING_EXPORT_FILE_PATH:-$(DEMO_EXPORTS)/onboarding-segments.ndjson} \
+	ONBOARDING_EXPORT_CURSOR_PATH=$${ONBOARDING_EXPORT_CURSOR_PATH:-$(DEMO_EXPORTS)/onboarding_export_cursor.json} \
+	ONBOARDING_EXPORT_STATUS_S3_URI=$${ONBOARDING_EXPORT_STATUS_S3_URI:-$(DEMO_EXPORTS)/onboarding-export-status.json}
+
+## Install, migrate, load demo data, create the demo staff user, start the task worker and
+## serve on $(HOST):$(PORT).
 run: install
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_dashboard
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py create_demo_staff
-	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@echo "Starting the task worker (runs 'Run export now') and the site on http://$(HOST):$(PORT)/admin/"
+	mkdir -p $(DEMO_EXPORTS)
+	$(DEMO_ENV) $(BIN)/python manage.py db_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(DEMO_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## Install what the tests need, lint, check migrations and run the whole suite.
 test: install

@@ -182,11 +182,17 @@ class FeedCard:
         return None
 
 
-def _cache_key(feed: str) -> str:
-    return f"export-status:{feed}"
+def _cache_key(feed: str, version: str = "") -> str:
+    return f"export-status:{feed}:{version}"
 
 
-def _read_status(feed: str, url: str) -> StatusResult:
+def _run_version(runs: list[ExportRun]) -> str:
+    """Changes whenever the feed's newest run changes state: a run that just finished (in
+    the worker, another process with another cache) makes the next view re-read the status."""
+    return f"{runs[0].pk}-{runs[0].outcome}" if runs else "none"
+
+
+def _read_status(feed: str, url: str, version: str = "") -> StatusResult:
     try:
         payload = status_read(url, timeout=settings.EXPORT_CARD_STATUS_TIMEOUT_SECONDS)
         result = StatusResult(configured=True, payload=payload)
@@ -195,12 +201,15 @@ def _read_status(feed: str, url: str) -> StatusResult:
     except Exception as exc:  # a broken status source must not break the page
         logger.exception("reading the %s status failed", feed)
         result = StatusResult(configured=True, error=f"status unreadable: {type(exc).__name__}")
-    cache.set(_cache_key(feed), result, settings.EXPORT_CARD_CACHE_SECONDS)
+    cache.set(_cache_key(feed, version), result, settings.EXPORT_CARD_CACHE_SECONDS)
     return result
 
 
-def feed_statuses(feeds: list[str], *, refresh: bool = False) -> dict[str, StatusResult]:
+def feed_statuses(
+    feeds: list[str], *, refresh: bool = False, versions: dict[str, str] | None = None
+) -> dict[str, StatusResult]:
     """Each feed's status payload: from the cache, else read concurrently within the timeout."""
+    versions = versions or {}
     results: dict[str, StatusResult] = {}
     pending = {}
     for feed in feeds:
@@ -208,11 +217,12 @@ def feed_statuses(feeds: list[str], *, refresh: bool = False) -> dict[str, Statu
         if not url:
             results[feed] = StatusResult(configured=False)
             continue
-        cached = None if refresh else cache.get(_cache_key(feed))
+        version = versions.get(feed, "")
+        cached = None if refresh else cache.get(_cache_key(feed, version))
         if cached is not None:
             results[feed] = cached
         else:
-            pending[feed] = _pool.submit(_read_status, feed, url)
+            pending[feed] = _pool.submit(_read_status, feed, url, version)
     deadline = settings.EXPORT_CARD_STATUS_TIMEOUT_SECONDS + 0.5
     started = timezone.now()
     for feed, future in pending.items():
@@ -250,8 +260,10 @@ def recent_runs(feeds: list[str], per_feed: int = SPARKLINE_RUNS) -> dict[str, l
 
 def feed_cards(feeds: list[str] | None = None, *, refresh: bool = False) -> list[FeedCard]:
     feeds = feeds or list(CARD_FEEDS)
-    statuses = feed_statuses(feeds, refresh=refresh)
     runs = recent_runs(feeds)
+    statuses = feed_statuses(
+        feeds, refresh=refresh, versions={feed: _run_version(runs[feed]) for feed in feeds}
+    )
     now = timezone.now()
     return [
         FeedCard(
@@ -267,8 +279,9 @@ def feed_cards(feeds: list[str] | None = None, *, refresh: bool = False) -> list
 
 
 def forget_status(feed: str) -> None:
-    """Drop the cached status, so the card shows what a run just wrote."""
-    cache.delete(_cache_key(feed))
+    """Drop this process's cached status of the feed, so its card re-reads it."""
+    runs = recent_runs([feed], per_feed=1)[feed]
+    cache.delete(_cache_key(feed, _run_version(runs)))
 
 
 @dataclass(frozen=True)

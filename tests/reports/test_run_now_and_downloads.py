@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 from django.utils.crypto import get_random_string

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def demo_exports(tmp_path, settings):  # noqa: F811 - the fixture, over the module's import
+def demo_exports(tmp_path, settings):
     """Exports configured as `make run` configures them: files under a demo folder."""
     folder = tmp_path / "demo-exports"
     folder.mkdir()

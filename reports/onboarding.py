@@ -16,14 +16,20 @@ from datetime import UTC, date, datetime, time, timedelta
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db.models import Count, Max, Min
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.http.request import QueryDict
 from django.shortcuts import render
+from django.utils.timesince import timesince
 from django.views.decorators.http import require_safe
 
 from smplat.cursors import Cursor, InvalidCursor, keyset_page, parse_cursor
-from telemetry.models import OnboardingJourney, OnboardingJourneyTask, PricingExperimentSegment
+from telemetry.models import (
+    OnboardingJourney,
+    OnboardingJourneyEvent,
+    OnboardingJourneyTask,
+    PricingExperimentSegment,
+)
 from telemetry.selectors import (
     SegmentFilters,
     experiment_segment_choices,
@@ -86,7 +92,7 @@ class SegmentFilterForm(forms.Form):
     FIELDS = ("slug", "variant", "control", "date_from", "date_to")
 
     def __init__(self, data: QueryDict, *, known: dict[str, list[str]]) -> None:
-        super().__init__(data)
+        super().__init__(data, label_suffix="")
         self.known = known
         self.fields["slug"].choices = [("", "All experiments"), *((s, s) for s in known)]
         self.fields["variant"].widget.attrs.update(list="variant-keys", placeholder="any")
@@ -151,10 +157,11 @@ def onboarding_journeys_page(
     *, status: str | None, before: Cursor | None, limit: int = JOURNEYS_PER_PAGE
 ) -> JourneyPage:
     """The newest journeys (a keyset page over (created_at, id)), each with its checklist
-    progress and the experiments it was assigned, and the number of journeys per status.
+    progress, its first and last event and the experiments it was assigned, and the number
+    of journeys per status.
 
-    Four queries whatever the page size: status counts, the journeys, their tasks, their
-    experiment assignments.
+    Five queries whatever the page size: status counts, the journeys, their tasks, their
+    events' span, their experiment assignments.
     """
     counts = dict(
         OnboardingJourney.objects.order_by().values_list("status").annotate(n=Count("id"))
@@ -178,6 +185,13 @@ def onboarding_journeys_page(
         .values("journey_id", "key", "title", "completed", "completed_at")
     ):
         tasks[task["journey_id"]].append(task)
+    activity = {
+        row["journey_id"]: row
+        for row in OnboardingJourneyEvent.objects.filter(journey_id__in=ids)
+        .order_by()
+        .values("journey_id")
+        .annotate(first=Min("recorded_at"), last=Max("recorded_at"), events=Count("id"))
+    }
     experiments: dict[uuid.UUID, dict[tuple, dict]] = {journey_id: {} for journey_id in ids}
     # Through the event: segments are indexed by event, journeys' events by journey.
     for segment in (
@@ -197,6 +211,12 @@ def onboarding_journeys_page(
         journey["progress"] = round(done * 100 / len(checklist)) if checklist else 0
         journey["next_task"] = next((t["title"] for t in checklist if not t["completed"]), None)
         journey["experiments"] = list(experiments[journey["id"]].values())
+        span = activity.get(journey["id"], {})
+        journey["first_event_at"] = span.get("first")
+        journey["last_event_at"] = span.get("last")
+        # "3 hours ago", not "3 hours, 12 minutes ago": the table stays narrow.
+        journey["last_event_ago"] = timesince(span["last"], depth=1) if span else None
+        journey["events"] = span.get("events", 0)
     status_counts = {value: counts.get(value, 0) for value in OnboardingJourney.Status.values}
     return JourneyPage(
         journeys=journeys,

@@ -38,9 +38,14 @@ VIEWPORT = {"width": 1400, "height": 900}
 TIMEOUT_MS = 15_000
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator:
-    """One headless Chromium for the whole session."""
+    """One headless Chromium per test module.
+
+    Module scope, not session: while Playwright runs, this thread counts as async to Django,
+    so DJANGO_ALLOW_ASYNC_UNSAFE must be set, and it must not outlive the browser tests (the
+    process's other tests, and the subprocesses they start, must run with Django's check).
+    """
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)")
     from playwright.sync_api import sync_playwright

@@ -74,7 +74,7 @@ class SegmentFilterForm(forms.Form):
     """The experiment segment filters; a GET form, shared by the page and the CSV download."""
 
     COHORTS = [
-        ("all", "Control and variants"),
+        ("all", "All cohorts"),
         ("control", "Control only"),
         ("variant", "Variants only"),
     ]

@@ -162,3 +162,16 @@ def test_sigterm_stops_after_the_batch_in_flight(tmp_path):
     assert len(exported_ids(tmp_path)) == 6
     run = ExportRun.objects.get()
     assert run.outcome == "failed" and run.rows == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_telemetry_run_is_refused_too(settings, httpserver):
+    settings.QUICK_ORDER_EXPORT_URL = httpserver.url_for("/export")
+    holder = other_connection()
+    try:
+        holder.execute("SELECT pg_advisory_lock(%s)", [lock_key("quick_order_telemetry")])
+        with pytest.raises(CommandError, match="already being exported"):
+            call_command("export_quick_order_telemetry", stderr=io.StringIO())
+    finally:
+        holder.close()
+    assert httpserver.log == []  # refused before downloading anything

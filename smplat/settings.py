@@ -172,6 +172,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["smplat.api.permissions.IsApiClientOrStaff"],
     "DEFAULT_PARSER_CLASSES": ["smplat.api.parsers.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "smplat.api.params.IgnoreClientContentNegotiation",
     "EXCEPTION_HANDLER": "smplat.api.exceptions.json_error_handler",
     "DEFAULT_SCHEMA_CLASS": "smplat.api.schema.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

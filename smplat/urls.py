@@ -3,6 +3,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.negotiation import DefaultContentNegotiation
 
 from smplat.api.exceptions import error_body
 
@@ -29,7 +30,12 @@ urlpatterns = [
     path("", include("telemetry.urls")),
     path("", include("reports.urls")),
     path("healthz", healthz, name="healthz"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # The schema alone negotiates: YAML by default, JSON for Accept: application/json.
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(content_negotiation_class=DefaultContentNegotiation),
+        name="api-schema",
+    ),
     path(
         "api/docs/",
         staff_member_required(SpectacularSwaggerView.as_view(url_name="api-schema")),

@@ -176,11 +176,14 @@ def pricing_segments_parse(raw: Any) -> list[dict[str, Any]]:
 
 
 def onboarding_journey_get_or_create(
-    *, order_id: uuid.UUID, order_number: str | None = None
+    *, order_id: uuid.UUID, order_number: str | None = None, started_at: datetime | None = None
 ) -> OnboardingJourney:
-    """The order's journey, created with the standard checklist on its first event."""
+    """The order's journey, created with the standard checklist on its first event
+    (``started_at``, the first event's time: a backfilled journey starts when it started)."""
+    started_at = started_at or timezone.now()
     journey, created = OnboardingJourney.objects.get_or_create(
-        order_id=order_id, defaults={"order_number": order_number}
+        order_id=order_id,
+        defaults={"order_number": order_number, "created_at": started_at, "updated_at": started_at},
     )
     if created:
         OnboardingJourneyTask.objects.bulk_create(
@@ -223,7 +226,9 @@ def onboarding_event_record(
     now = recorded_at or timezone.now()
 
     # Serialise events of one order so two first events cannot both create its journey.
-    journey = onboarding_journey_get_or_create(order_id=order_id, order_number=order_number)
+    journey = onboarding_journey_get_or_create(
+        order_id=order_id, order_number=order_number, started_at=now
+    )
     journey = OnboardingJourney.objects.select_for_update().get(pk=journey.pk)
 
     if task_key is not None and completed is not None:
@@ -234,7 +239,7 @@ def onboarding_event_record(
         journey.status = (
             OnboardingJourney.Status.ACTIVE if open_tasks else OnboardingJourney.Status.COMPLETED
         )
-    journey.updated_at = timezone.now()
+    journey.updated_at = max(journey.updated_at, now)
     journey.save(update_fields=["status", "updated_at"])
 
     event = OnboardingJourneyEvent.objects.create(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 from rest_framework import serializers
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.utils.mediatypes import media_type_matches
 
 from smplat.cursors import InvalidCursor, parse_cursor
 
@@ -15,6 +17,9 @@ class StrictCharField(serializers.CharField):
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
+        # The documented maxLength is of the text as sent, before whitespace is trimmed.
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
         return super().to_internal_value(data)
 
 
@@ -99,6 +104,21 @@ class StrictBodySerializer(serializers.Serializer):
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
         return super().to_internal_value(data)
+
+
+class IgnoreClientContentNegotiation(BaseContentNegotiation):
+    """Every route answers in one format (JSON, or the NDJSON/CSV stream it is for), so a
+    client's Accept header (curl's ``application/x-ndjson``, a browser's ``text/csv``) is
+    not a reason for a 406."""
+
+    def select_parser(self, request, parsers):
+        for parser in parsers:
+            if media_type_matches(parser.media_type, request.content_type):
+                return parser
+        return None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return (renderers[0], renderers[0].media_type)
 
 
 def parse_query(request, serializer_class: type[serializers.Serializer]) -> dict:

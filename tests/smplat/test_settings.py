@@ -32,6 +32,7 @@ def _clean_env(**overrides: str) -> dict[str, str]:
         "CSRF_COOKIE_SECURE",
         "ALLOWED_HOSTS",
         "SECRET_KEY",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by the browser fixture while Chromium is open
     }
     env = {k: v for k, v in os.environ.items() if k not in relaxed}
     env.update(overrides)

@@ -241,3 +241,11 @@ def test_integers_beyond_64_bits_in_metadata_still_export(api_client):
     assert api_client.post(QO_URL, data=body, content_type="application/json").status_code == 201
     [line] = _lines(api_client.get(QO_EXPORT))
     assert float(line["metadata"]["orderValue"]) == float(2**70)
+
+
+@pytest.mark.django_db
+def test_the_export_answers_a_client_that_accepts_only_ndjson(api_client):
+    api_client.post(QO_URL, _quick_order(), format="json")
+    response = api_client.get(QO_EXPORT, HTTP_ACCEPT="application/x-ndjson")
+    assert response.status_code == 200
+    assert len(_lines(response)) == 1

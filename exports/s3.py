@@ -40,7 +40,9 @@ def parse_s3_uri(uri: str) -> S3Location:
 def s3_client():
     """A client with the export timeouts; botocore's own retry mode handles throttling."""
     timeout = settings.EXPORT_HTTP_TIMEOUT_SECONDS
-    return boto3.client(
+    # A session of its own: boto3's shared default session is not safe to create clients
+    # from in several threads at once (the cards read their status payloads concurrently).
+    return boto3.session.Session().client(
         "s3",
         config=Config(
             connect_timeout=timeout,

@@ -7,13 +7,12 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
-import orjson
-
+from smplat.ndjson import json_bytes, ndjson_line
 from telemetry.selectors import csv_safe
 
 
 def ndjson_lines(rows: Iterable[dict[str, Any]]) -> bytes:
-    return b"".join(orjson.dumps(row) + b"\n" for row in rows)
+    return b"".join(ndjson_line(row) for row in rows)
 
 
 def csv_lines(rows: Iterable[dict[str, Any]], header: list[str], *, with_header: bool) -> bytes:
@@ -26,7 +25,7 @@ def csv_lines(rows: Iterable[dict[str, Any]], header: list[str], *, with_header:
     for row in rows:
         writer.writerow(
             [
-                orjson.dumps(value).decode() if isinstance(value, dict | list) else csv_safe(value)
+                json_bytes(value).decode() if isinstance(value, dict | list) else csv_safe(value)
                 for value in (row.get(column) for column in header)
             ]
         )

@@ -13,12 +13,12 @@ import hashlib
 import hmac
 import time
 
-import orjson
 import requests
 
 from exports.feeds import Batch
 from exports.http import DeliveryFailed, RetryPolicy, request_with_retries
 from exports.sinks.base import SinkError
+from smplat.ndjson import json_bytes
 
 
 def signing_key(secret: str) -> bytes:
@@ -54,7 +54,7 @@ class WebhookSink:
         self._session = requests.Session()
 
     def send(self, batch: Batch) -> None:
-        body = orjson.dumps({self.envelope: batch.rows})
+        body = json_bytes({self.envelope: batch.rows})
 
         def headers() -> dict[str, str]:
             timestamp = int(time.time())

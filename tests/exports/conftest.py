@@ -4,43 +4,13 @@ for webhooks and Slack), real PostgreSQL, fast retries."""
 from __future__ import annotations
 
 import json
-import logging
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from reports.models import GuardrailFollowUp
 from tests.factories import GuardrailFollowUpFactory
-
-
-@pytest.fixture(scope="session")
-def s3_server():
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def s3(s3_server, monkeypatch, settings):
-    """A fresh bucket on moto's S3 server; boto3 reaches it through AWS_ENDPOINT_URL."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    settings.AWS_ENDPOINT_URL = s3_server
-    client = boto3.client("s3")
-    bucket = f"exports-{uuid.uuid4().hex[:12]}"
-    client.create_bucket(Bucket=bucket)
-    client.bucket = bucket
-    return client
 
 
 @pytest.fixture(autouse=True)

@@ -20,15 +20,10 @@ from tests.exports.conftest import make_follow_ups, read_ndjson
 
 def other_connection() -> psycopg.Connection:
     """A second session on the test database, as another process would have."""
-    db = connection.settings_dict
-    return psycopg.connect(
-        dbname=db["NAME"],
-        user=db["USER"] or None,
-        password=db["PASSWORD"] or None,
-        host=db["HOST"] or "127.0.0.1",
-        port=db["PORT"] or 5432,
-        autocommit=False,
-    )
+    # Django's own connection parameters: TCP or the embedded server's Unix socket alike.
+    params = connection.get_connection_params()
+    wanted = ("dbname", "user", "password", "host", "port")
+    return psycopg.connect(**{k: params[k] for k in wanted if params.get(k)}, autocommit=False)
 
 
 INSERT = """

@@ -4,40 +4,25 @@ timestamps, resume it each time, and check that every row arrived."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from tests.exports.conftest import expected_order, make_follow_ups
+from tests.subprocesses import child_env
 
 ROWS = 3_000
 BATCH = 25
 KILL_AFTER_LINES = (300, 1_100, 1_900, 2_600)
 
 
-def database_url() -> str:
-    db = connection.settings_dict
-    credentials = quote(db["USER"] or "")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"])
-    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def exporter(out: Path, cursor: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "EXPORT_SAFETY_LAG_SECONDS": "0",
-    }
+    env = child_env(EXPORT_SAFETY_LAG_SECONDS="0")
     return subprocess.Popen(
         [
             sys.executable,

@@ -194,3 +194,15 @@ def test_service_failure_carries_the_run():
         export_feed(feed="guardrail_followups", options=ExportOptions(sink="file"))
     assert caught.value.run.outcome == "failed"
     assert "--file-path" in caught.value.run.error
+
+
+def test_offer_metadata_beyond_64_bit_integers_still_exports(tmp_path):
+    from telemetry.models import CheckoutOfferEvent
+
+    CheckoutOfferEvent.objects.create(
+        offer_slug="bundle", event_type="impression", metadata={"cartValueMicros": 2**70}
+    )
+    target = tmp_path / "offers.ndjson"
+    run_command("export_offer_events", "--lookback-days", "1", "--file-path", str(target))
+    [line] = [json.loads(line) for line in target.read_text().splitlines()]
+    assert line["metadata"] == {"cartValueMicros": 2**70}

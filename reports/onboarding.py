@@ -23,6 +23,9 @@ from django.shortcuts import render
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_safe
 
+from exports.models import Feed
+from reports import health
+from reports.comparison import funnel_comparison
 from smplat.cursors import Cursor, InvalidCursor, keyset_page, parse_cursor
 from telemetry.models import (
     OnboardingJourney,
@@ -271,13 +274,21 @@ def onboarding_view(request: HttpRequest) -> HttpResponse:
     _require(request, *PAGE_PERMISSIONS)
     segment_form = SegmentFilterForm(request.GET, known=experiment_segment_choices())
     can_view_funnel = request.user.has_perm(FUNNEL_PERMISSION)
+    funnel = quick_order_funnel() if can_view_funnel else None
+    # The exports this page's data feeds, as on /admin/reports: the segment feed's health,
+    # and the quick-order export's metrics beside the local funnel.
+    cards = health.feed_cards([Feed.ONBOARDING_PRICING_SEGMENTS, Feed.QUICK_ORDER_TELEMETRY])
     context = {
         **admin.site.each_context(request),
         "title": "Onboarding",
         "journeys": _journeys_context(JourneyFilterForm(request.GET)),
         "segments": _segments_context(segment_form),
-        "funnel": quick_order_funnel() if can_view_funnel else None,
+        "funnel": funnel,
         "can_view_funnel": can_view_funnel,
+        "cards": cards,
+        "can_run": request.user.has_perm("exports.add_exportrun"),
+        "quick_order_card": cards[1],
+        "comparison": funnel_comparison(funnel, cards[1]) if funnel else None,
     }
     return render(request, "reports/onboarding.html", context)
 

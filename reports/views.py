@@ -112,6 +112,7 @@ def _page_context(request, *, follow_up_form: FollowUpForm | None = None) -> dic
         "cards": cards,
         "funnel": funnel,
         "comparison": funnel_comparison(funnel, quick_order_card),
+        "quick_order_card": quick_order_card,
         "filters": filters,
         "providers": _providers(),
         "timeline": timeline,

@@ -355,8 +355,8 @@ def test_bad_journey_filters_show_an_error(alice, query):
 
 # Session and user (2), experiment choices (1), journey status counts, journeys, their tasks,
 # their events' span, their experiments (5), segment summary and newest rows (2), quick-order
-# funnel (1).
-PAGE_QUERIES = 11
+# funnel (1), the two export cards' run history (1).
+PAGE_QUERIES = 12
 
 
 @pytest.mark.parametrize("journeys", [5, 50])
@@ -473,3 +473,20 @@ def test_funnel_snippet_renders_any_funnel_dict():
     empty.update(completionRate=None, abortReasons=[], events=0, lastRecordedAt=None)
     snippet = render_to_string("reports/snippets/quick_order_funnel.html", {"funnel": empty})
     assert "No quick-order events in the window yet." in snippet
+
+
+def test_the_page_shows_its_exports_and_the_funnel_against_the_export(
+    client, alice, seeded, settings, tmp_path
+):
+    status = tmp_path / "quick-order-status.json"
+    status.write_text(
+        '{"syncedAt": "2026-11-22T04:00:00Z", "events": 5000, "metrics": {"startCount": 1,'
+        ' "abortCount": null, "completeCount": null, "completionRate": null}}'
+    )
+    settings.QUICK_ORDER_EXPORT_STATUS_URL = str(status)
+    client.force_login(alice)
+    html = client.get(PAGE).content.decode()
+    assert 'id="card-onboarding_pricing_segments"' in html
+    assert 'id="card-quick_order_telemetry"' in html
+    row = html[html.index('data-comparison="startCount"') :].split("</tr>")[0]
+    assert "% drift" in row  # thousands of local starts against 1 exported

@@ -70,6 +70,13 @@ telemetry-nightly: install
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py monitor_gdpr_audit
 	$(BIN)/python -m pytest -m browser tests/telemetry/test_dashboard_browser.py
 
+## The production server (gunicorn, static files through WhiteNoise); needs the production
+## environment (DATABASE_URL, SECRET_KEY, ALLOWED_HOSTS, ...). Run `manage.py db_worker` beside it.
+serve-production: install
+	$(BIN)/python manage.py collectstatic --no-input
+	$(BIN)/gunicorn smplat.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-3} \
+	  --timeout 60 --access-logfile -
+
 lint: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .

@@ -102,3 +102,10 @@ def test_production_defaults_are_secure(settings):
     assert live.DEBUG is False
     assert live.SECURE_HSTS_SECONDS >= 31_536_000
     assert live.X_FRAME_OPTIONS == "DENY"
+
+
+@pytest.mark.django_db
+def test_healthz_answers_plain_http_even_with_https_redirects_on(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/admin/").status_code == 301

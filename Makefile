@@ -46,10 +46,10 @@ DEMO_ENV := DEBUG=$${DEBUG:-true} \
 run: install
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_dashboard
-	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py create_demo_staff
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py create_demo_staff --url http://$(HOST):$(PORT)/admin/
 	@echo "Starting the task worker (runs 'Run export now') and the site on http://$(HOST):$(PORT)/admin/"
 	mkdir -p $(DEMO_EXPORTS)
-	$(DEMO_ENV) $(BIN)/python manage.py db_worker & worker=$$!; \
+	@$(DEMO_ENV) $(BIN)/python manage.py db_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(DEMO_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 

@@ -12,12 +12,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--username", default=DEMO_USERNAME)
         parser.add_argument(
+            "--url", default="http://127.0.0.1:8000/admin/", help="Where the site will be served."
+        )
+        parser.add_argument(
             "--password",
             help="Password to set. Without it the published demo password is used, which is "
             "only allowed when DEBUG is on.",
         )
 
-    def handle(self, *args, username: str, password: str | None, **options):
+    def handle(self, *args, username: str, password: str | None, url: str, **options):
         if password is None:
             if not settings.DEBUG:
                 raise CommandError(
@@ -34,4 +37,4 @@ class Command(BaseCommand):
         user.save()
         verb = "Created" if created else "Reset"
         self.stdout.write(self.style.SUCCESS(f"{verb} staff user '{username}'."))
-        self.stdout.write(f"Log in at http://127.0.0.1:8000/admin/ as {username} / {password}")
+        self.stdout.write(f"Log in at {url} as {username} / {password}")

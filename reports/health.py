@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -193,6 +194,10 @@ def _run_version(runs: list[ExportRun]) -> str:
 
 
 def _read_status(feed: str, url: str, version: str = "") -> StatusResult:
+    local = url.removeprefix("file://")
+    if "://" not in local and not Path(local).exists():
+        # A local status file appears with the first run that writes it.
+        return StatusResult(configured=True, error="No status written yet: the export has not run.")
     try:
         payload = status_read(url, timeout=settings.EXPORT_CARD_STATUS_TIMEOUT_SECONDS)
         result = StatusResult(configured=True, payload=payload)

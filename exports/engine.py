@@ -63,7 +63,7 @@ def run_batches(
     try:
         for batch in batches:
             sink.send(batch)  # returns once accepted; raises otherwise
-            state.rows += len(batch.rows)
+            state.rows += len(batch)
             state.batches += 1
             state.cursor_after = batch.checkpoint
             if store is not None:

@@ -6,6 +6,7 @@ the cursor stores are shared by all of them."""
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,23 +18,60 @@ from django.db.models import Model, QuerySet
 
 from exports.http import request_with_retries
 from exports.models import Feed
+from exports.prefetch import encoded_pages
 from reports.models import GuardrailFollowUp
-from reports.rows import FOLLOW_UP_COLUMNS, follow_up_row
+from reports.rows import (
+    FOLLOW_UP_COLUMNS,
+    FOLLOW_UP_JSON_POSITION,
+    FOLLOW_UP_JSON_SQL,
+    follow_up_row,
+)
 from smplat.cursors import Cursor, format_cursor, format_timestamp, parse_cursor, rows_after
+from smplat.ndjson import json_bytes, ndjson_line
 from telemetry.models import CheckoutOfferEvent, PricingExperimentSegment
 from telemetry.rows import OFFER_EVENT_COLUMNS, SEGMENT_COLUMNS, offer_event_row, segment_row
 
 
 @dataclass(frozen=True)
 class Batch:
-    """Rows that travel together: one webhook POST, one S3 object, one cursor checkpoint."""
+    """Rows that travel together: one webhook POST, one S3 object, one cursor checkpoint.
+
+    A feed gives either ``rows`` (public row dicts) or ``lines`` (the same rows already
+    encoded as NDJSON, one a line, when PostgreSQL builds the JSON); the sinks ask for the
+    form they write through ``ndjson()``, ``envelope()`` and ``row_dicts()``.
+    """
 
     feed: str
-    rows: list[dict[str, Any]]
+    rows: list[dict[str, Any]] | None
     first_position: str
     last_position: str
     # Where the next run resumes once this batch is accepted (None: from the beginning).
     checkpoint: str | None
+    lines: bytes | None = None
+    line_count: int | None = None  # of ``lines``, when the feed knows it already
+
+    def __len__(self) -> int:
+        if self.rows is not None:
+            return len(self.rows)
+        return self.lines.count(b"\n") if self.line_count is None else self.line_count
+
+    def ndjson(self) -> bytes:
+        if self.lines is not None:
+            return self.lines
+        return b"".join(ndjson_line(row) for row in self.rows)
+
+    def envelope(self, name: str) -> bytes:
+        """``{name: [rows]}`` as compact JSON, as ``json_bytes`` writes it."""
+        if self.lines is None:
+            return json_bytes({name: self.rows})
+        # JSON text never holds a raw newline, so the lines split exactly between rows.
+        rows = self.lines.rstrip(b"\n").replace(b"\n", b",")
+        return b"{" + json_bytes(name) + b":[" + rows + b"]}"
+
+    def row_dicts(self) -> list[dict[str, Any]]:
+        if self.rows is not None:
+            return self.rows
+        return [json.loads(line) for line in self.lines.splitlines()]
 
     @property
     def key(self) -> str:
@@ -79,6 +117,11 @@ class RowFeed(FeedDefinition):
     columns: tuple[str, ...]  # for .values(); must include the timestamp and "id"
     serialise: Callable[[dict[str, Any]], dict[str, Any]]
     id_kind: type
+    # The public row built by PostgreSQL as JSON text (the same bytes ``serialise`` and
+    # ``ndjson_line`` give), and the keys of that JSON holding the row's timestamp and id.
+    # With it, batches arrive as finished NDJSON: no Python object per row.
+    json_sql: str | None = None
+    json_position: tuple[str, str] | None = None
 
     def parse_cursor(self, text: str) -> str:
         return str(parse_cursor(text, id_kind=self.id_kind))
@@ -103,21 +146,19 @@ class RowFeed(FeedDefinition):
         """Keyset batches strictly after ``start``, never past ``high_water_mark``.
 
         Each batch is one indexed query with the row comparison of ``smplat.cursors``;
-        ``.values()`` dicts only, never model instances, and never a server-side cursor in
-        autocommit (psycopg makes that a WITH HOLD cursor, which materialises the result).
+        never model instances, and never a server-side cursor in autocommit (psycopg makes
+        that a WITH HOLD cursor, which materialises the whole result first).
         """
         ts = self.timestamp_field
-        base = (
-            self.queryset(filters)
-            .filter(**{f"{ts}__lte": high_water_mark})
-            .order_by(ts, "id")
-            .values(*self.columns)
-        )
+        base = self.queryset(filters).filter(**{f"{ts}__lte": high_water_mark}).order_by(ts, "id")
         cursor: Cursor | None = parse_cursor(start, id_kind=self.id_kind) if start else None
+        if self.json_sql:
+            yield from self._encoded_batches(base, cursor, batch_size, limit)
+            return
         sent = 0
         while limit is None or sent < limit:
             size = batch_size if limit is None else min(batch_size, limit - sent)
-            values = list(rows_after(base, cursor, timestamp_field=ts)[:size])
+            values = list(rows_after(base, cursor, timestamp_field=ts).values(*self.columns)[:size])
             if not values:
                 return
             first, last = values[0], values[-1]
@@ -133,6 +174,35 @@ class RowFeed(FeedDefinition):
             if len(values) < size:
                 return
 
+    def _encoded_batches(
+        self, queryset: QuerySet, start: Cursor | None, batch_size: int, limit: int | None
+    ) -> Iterator[Batch]:
+        """Batches of NDJSON built by PostgreSQL (``exports/prefetch.py``); a batch's
+        positions come from its first and last lines, whose JSON holds the timestamp and id."""
+        for lines, rows in encoded_pages(
+            queryset,
+            json_sql=self.json_sql,
+            start=start,
+            timestamp_field=self.timestamp_field,
+            batch_size=batch_size,
+            limit=limit,
+        ):
+            last = self._position(lines[lines.rfind(b"\n", 0, len(lines) - 1) + 1 : -1])
+            yield Batch(
+                feed=self.name,
+                rows=None,
+                lines=lines,
+                line_count=rows,
+                first_position=self._position(lines[: lines.index(b"\n")]),
+                last_position=last,
+                checkpoint=last,
+            )
+
+    def _position(self, line: bytes) -> str:
+        row = json.loads(line)
+        timestamp_key, id_key = self.json_position
+        return f"{row[timestamp_key]}~{row[id_key]}"
+
 
 GUARDRAIL_FOLLOWUPS = RowFeed(
     name=Feed.GUARDRAIL_FOLLOWUPS,
@@ -146,6 +216,8 @@ GUARDRAIL_FOLLOWUPS = RowFeed(
     columns=FOLLOW_UP_COLUMNS,
     serialise=follow_up_row,
     id_kind=uuid.UUID,
+    json_sql=FOLLOW_UP_JSON_SQL,
+    json_position=FOLLOW_UP_JSON_POSITION,
 )
 
 ONBOARDING_PRICING_SEGMENTS = RowFeed(

@@ -7,8 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-import boto3
-from botocore.config import Config
 from django.conf import settings
 
 
@@ -39,6 +37,11 @@ def parse_s3_uri(uri: str) -> S3Location:
 
 def s3_client():
     """A client with the export timeouts; botocore's own retry mode handles throttling."""
+    # Imported here: boto3 takes a tenth of a second to import, which every exporter run
+    # would pay even when it never talks to S3.
+    import boto3
+    from botocore.config import Config
+
     timeout = settings.EXPORT_HTTP_TIMEOUT_SECONDS
     # A session of its own: boto3's shared default session is not safe to create clients
     # from in several threads at once (the cards read their status payloads concurrently).

@@ -30,6 +30,7 @@ from smplat.cursors import Cursor, InvalidCursor, keyset_page, parse_cursor
 from telemetry.models import (
     OnboardingJourney,
     OnboardingJourneyEvent,
+    OnboardingJourneyStatusCount,
     OnboardingJourneyTask,
     PricingExperimentSegment,
 )
@@ -166,9 +167,8 @@ def onboarding_journeys_page(
     Five queries whatever the page size: status counts, the journeys, their tasks, their
     events' span, their experiment assignments.
     """
-    counts = dict(
-        OnboardingJourney.objects.order_by().values_list("status").annotate(n=Count("id"))
-    )
+    # Kept by triggers (telemetry migration 0002): three rows, not a count of every journey.
+    counts = dict(OnboardingJourneyStatusCount.objects.values_list("status", "journeys"))
     queryset = OnboardingJourney.objects.all()
     if status:
         queryset = queryset.filter(status=status)

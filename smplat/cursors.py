@@ -110,6 +110,13 @@ def rows_after(
     return _keyset(queryset, cursor, ">", timestamp_field, id_field)
 
 
+def rows_through(
+    queryset: QuerySet, cursor: Cursor, *, timestamp_field: str, id_field: str = "id"
+) -> QuerySet:
+    """The rows up to ``cursor`` included (a position with an id): where a page ends."""
+    return _keyset(queryset, cursor, "<=", timestamp_field, id_field)
+
+
 def rows_before(
     queryset: QuerySet, cursor: Cursor | None, *, timestamp_field: str, id_field: str = "id"
 ) -> QuerySet:
@@ -117,6 +124,23 @@ def rows_before(
     if cursor is None:
         return queryset
     return _keyset(queryset, cursor, "<", timestamp_field, id_field)
+
+
+def keyset_order(
+    queryset: QuerySet,
+    *,
+    cursor: Cursor | None,
+    descending: bool = False,
+    timestamp_field: str,
+    id_field: str = "id",
+) -> QuerySet:
+    """The rows after ``cursor`` in (timestamp, id) order (before it, newest first, when
+    ``descending``), ordered so that the (timestamp, id) index serves the page."""
+    if descending:
+        queryset = rows_before(queryset, cursor, timestamp_field=timestamp_field, id_field=id_field)
+        return queryset.order_by(f"-{timestamp_field}", f"-{id_field}")
+    queryset = rows_after(queryset, cursor, timestamp_field=timestamp_field, id_field=id_field)
+    return queryset.order_by(timestamp_field, id_field)
 
 
 def keyset_page(
@@ -134,12 +158,13 @@ def keyset_page(
     Fetches one row more than asked to know whether a next page exists: the cursor is None
     on the last page, so a client walking ``nextCursor`` stops without an extra request.
     """
-    if descending:
-        queryset = rows_before(queryset, cursor, timestamp_field=timestamp_field, id_field=id_field)
-        queryset = queryset.order_by(f"-{timestamp_field}", f"-{id_field}")
-    else:
-        queryset = rows_after(queryset, cursor, timestamp_field=timestamp_field, id_field=id_field)
-        queryset = queryset.order_by(timestamp_field, id_field)
+    queryset = keyset_order(
+        queryset,
+        cursor=cursor,
+        descending=descending,
+        timestamp_field=timestamp_field,
+        id_field=id_field,
+    )
     wanted = tuple(dict.fromkeys((*columns, timestamp_field, id_field)))
     rows = list(queryset.values(*wanted)[: limit + 1])
     if len(rows) <= limit:

@@ -18,6 +18,11 @@ GUARDRAIL_WORKFLOW_WINDOW = 2_000
 # the size, so the slack is invisible; it means a reader streaming the window is never
 # racing a concurrent trim (a row leaves the table only after 1 000 newer rows arrived).
 WINDOW_TRIM_SLACK = 1_000
+# Capture trims the window on every WINDOW_TRIM_EVERY-th arrival (by id), not on each one:
+# a trim walks the newest WINDOW + WINDOW_TRIM_SLACK ids and costs more than the insert
+# itself. Between trims the table holds at most WINDOW_TRIM_EVERY - 1 rows more than
+# WINDOW + WINDOW_TRIM_SLACK; reads are bounded by the window, so nobody sees them.
+WINDOW_TRIM_EVERY = 50
 
 QUICK_ORDER_EVENT_NAMES = ["quick_order.start", "quick_order.abort", "quick_order.complete"]
 GDPR_ACTIONS = ["access_request", "export", "deletion", "consent_update", "retention_purge"]
@@ -244,6 +249,49 @@ class PricingExperimentSegment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.slug}/{self.variant_key}"
+
+
+class PricingExperimentSegmentCount(models.Model):
+    """Segment rows per UTC day, experiment, variant and cohort.
+
+    What /admin/onboarding/ reads for its summary and its experiment choices, so the page
+    costs the same with a thousand segments or millions. Kept exact by statement-level
+    triggers on the segment table (migration 0002), so every write path (the service, bulk
+    loads, the admin, cascading deletes) counts, and a batch insert costs one upsert per group.
+    """
+
+    day = models.DateField()
+    slug = models.TextField()
+    variant_key = models.TextField()
+    is_control = models.BooleanField()
+    rows = models.BigIntegerField(default=0)
+    # The greatest variant name recorded in the group, as Max("variant_name") over its rows.
+    variant_name = models.TextField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "slug", "variant_key", "is_control"],
+                name="pricing_segment_count_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["slug", "variant_key"], name="pricing_segment_count_slug_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.slug}/{self.variant_key}: {self.rows}"
+
+
+class OnboardingJourneyStatusCount(models.Model):
+    """Journeys per status, kept exact by triggers on the journey table (migration 0002):
+    the status tabs of /admin/onboarding/ read three rows instead of counting every journey."""
+
+    status = models.TextField(unique=True)
+    journeys = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.status}: {self.journeys}"
 
 
 class CheckoutOfferEvent(models.Model):

@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time
 
+from django.db import connection
 from django.db.models import Count, DecimalField, Max, Min, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 
-from smplat.cursors import Cursor, format_timestamp, keyset_page, parse_cursor
+from smplat.cursors import Cursor, format_timestamp, keyset_order, keyset_page, parse_cursor
 from smplat.ndjson import ndjson_line
 from telemetry.models import (
     GuardrailWorkflowEvent,
     OnboardingJourney,
     PricingExperimentSegment,
+    PricingExperimentSegmentCount,
     QuickOrderEvent,
 )
 from telemetry.rows import (
+    CSV_FORMULA_PREFIXES,
     GUARDRAIL_WORKFLOW_COLUMNS,
     QUICK_ORDER_COLUMNS,
     SEGMENT_COLUMNS,
+    SEGMENT_CSV_CELLS_SQL,
     SEGMENT_CSV_HEADER,
+    SEGMENT_POSITION_SQL,
     guardrail_workflow_row,
     quick_order_row,
     segment_row,
@@ -74,28 +77,11 @@ def experiment_segments_page(
     return [segment_row(row) for row in rows], next_cursor
 
 
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
 def csv_safe(value: object) -> object:
     """Neutralise a cell a spreadsheet would run as a formula (OWASP's CSV injection advice)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
+    if isinstance(value, str) and value.startswith(CSV_FORMULA_PREFIXES):
         return "'" + value
     return value
-
-
-def _csv_cells(row: dict) -> list:
-    cells = []
-    for column in SEGMENT_CSV_HEADER:
-        value = row[column]
-        if isinstance(value, datetime):
-            value = format_timestamp(value)
-        elif isinstance(value, bool):
-            value = "true" if value else "false"
-        elif isinstance(value, uuid.UUID):
-            value = str(value)
-        cells.append(csv_safe(value) if value is not None else "")
-    return cells
 
 
 def experiment_segments_csv(
@@ -104,44 +90,69 @@ def experiment_segments_csv(
     cursor: Cursor | None = None,
     limit: int | None = None,
     descending: bool = False,
-    batch_size: int = 2000,
+    batch_size: int = 5000,
 ) -> Iterator[bytes]:
     """The filtered rows as CSV with the data-lake header, streamed in keyset batches.
 
-    Memory stays flat whatever the number of rows: each batch is written and dropped.
+    Each batch is one ``COPY ... WITH (FORMAT csv)``: PostgreSQL writes and quotes the cells
+    (``SEGMENT_CSV_CELLS_SQL``, ``csv_safe`` applied in SQL), Python only passes the bytes
+    on. Memory stays flat whatever the number of rows: each batch is sent and dropped.
     """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-
-    def flush() -> bytes:
-        data = buffer.getvalue().encode()
-        buffer.seek(0)
-        buffer.truncate()
-        return data
-
-    writer.writerow(SEGMENT_CSV_HEADER)
-    yield flush()
-    remaining = limit
+    yield (",".join(SEGMENT_CSV_HEADER) + "\n").encode()
     base = filters.apply(PricingExperimentSegment.objects.all())
+    # Constants of telemetry/rows.py, never input.
+    cells = {f"_cell{n}": RawSQL(sql, ()) for n, sql in enumerate(SEGMENT_CSV_CELLS_SQL.values())}  # noqa: S611
+    remaining = limit
     while remaining is None or remaining > 0:
         size = batch_size if remaining is None else min(batch_size, remaining)
-        rows, next_cursor = keyset_page(
-            base,
-            cursor=cursor,
-            limit=size,
-            descending=descending,
-            timestamp_field="recorded_at",
-            columns=SEGMENT_COLUMNS,
+        page = (
+            keyset_order(base, cursor=cursor, descending=descending, timestamp_field="recorded_at")
+            .annotate(**cells)
+            .values_list(*cells, "recorded_at", "id")[:size]
         )
-        for row in rows:
-            writer.writerow(_csv_cells(row))
-        if rows:
-            yield flush()
-        if next_cursor is None:
+        data, rows, position = _csv_copy(page, list(cells), descending=descending)
+        if not rows:
             return
-        cursor = parse_cursor(next_cursor, id_kind=int)
+        yield data
+        if rows < size:
+            return
+        cursor = parse_cursor(position, id_kind=int)
         if remaining is not None:
-            remaining -= len(rows)
+            remaining -= rows
+
+
+# Starts the line COPY adds after a page's rows: "<rows>\x1f<cursor of the last row>".
+_PAGE_END = b"\x1e"
+
+
+def _csv_copy(page: QuerySet, cells: list[str], *, descending: bool) -> tuple[bytes, int, str]:
+    """One page as CSV bytes, its number of rows and the position of its last row.
+
+    One statement: the page is materialised once, its rows go out, then one more line
+    carries the count and the last position, which the caller cuts off. A keyset walk needs
+    that position, and the CSV alone cannot give it (the row id is not a column).
+    """
+    sql, params = page.query.sql_with_params()
+    columns = ", ".join(f'page."{cell}"' for cell in cells)
+    blanks = ", ".join("NULL" for _ in cells[1:])
+    last_first = "ASC" if descending else "DESC"
+    with connection.cursor() as cursor:
+        query = cursor.cursor.mogrify(
+            f"WITH page AS MATERIALIZED ({sql})"  # noqa: S608 - SQL compiled by Django
+            f" SELECT {columns} FROM page UNION ALL"
+            f" (SELECT E'\\x1e' || (SELECT count(*) FROM page) || E'\\x1f' || {SEGMENT_POSITION_SQL},"
+            f" {blanks} FROM page ORDER BY recorded_at {last_first}, id {last_first} LIMIT 1)",
+            params,
+        )
+        with cursor.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)") as copy:
+            data = b"".join(copy)
+    if not data:
+        return b"", 0, ""
+    end = data.rfind(_PAGE_END)
+    if end < 0 or (end > 0 and data[end - 1 : end] != b"\n"):
+        raise RuntimeError("the CSV page did not end with its position line")
+    rows, _, position = data[end + 1 :].split(b",", 1)[0].partition(b"\x1f")
+    return data[:end], int(rows), position.decode()
 
 
 # --- Rolling windows ------------------------------------------------------------------------
@@ -296,11 +307,13 @@ def onboarding_journey_detail(*, order_id: uuid.UUID, recent_events: int = 20) -
 def experiment_segment_choices(*, limit: int = 500) -> dict[str, list[str]]:
     """The known experiments for filter forms: ``{slug: [variant_key, ...]}``, sorted.
 
-    One query over the (slug, variant_key, recorded_at) index; ``limit`` bounds the pairs so
-    a client sending thousands of made-up slugs cannot make the form unbounded.
+    One query over the per-day counts (``PricingExperimentSegmentCount``), whose size does
+    not grow with the segments; ``limit`` bounds the pairs so a client sending thousands of
+    made-up slugs cannot make the form unbounded.
     """
     pairs = (
-        PricingExperimentSegment.objects.order_by("slug", "variant_key")
+        PricingExperimentSegmentCount.objects.filter(rows__gt=0)
+        .order_by("slug", "variant_key")
         .values_list("slug", "variant_key")
         .distinct()[:limit]
     )
@@ -310,6 +323,11 @@ def experiment_segment_choices(*, limit: int = 500) -> dict[str, list[str]]:
     return choices
 
 
+def _whole_day(value: datetime | None) -> bool:
+    """No bound, or midnight UTC: a bound the per-day counts answer exactly."""
+    return value is None or value.astimezone(UTC).timetz().replace(tzinfo=None) == time.min
+
+
 def experiment_segment_summary(*, filters: SegmentFilters) -> list[dict]:
     """The filtered rows counted per {slug, variant_key} in SQL, grouped by slug.
 
@@ -317,14 +335,36 @@ def experiment_segment_summary(*, filters: SegmentFilters) -> list[dict]:
     "variant_name", "rows", "control_rows", "control_share", "slug_share"}]}]``; shares are
     percentages. Counts are grouped by ``is_control`` too, so a variant recorded both as
     control and not (a client bug) shows as mixed instead of being hidden.
+
+    Filters on whole UTC days (the page's date filters) are answered from the per-day counts,
+    so the cost does not grow with the segments; other time bounds count the rows.
     """
-    groups = (
-        filters.apply(PricingExperimentSegment.objects.all())
-        .order_by()
-        .values("slug", "variant_key", "is_control")
-        .annotate(rows=Count("id"), variant_name=Max("variant_name"))
-        .order_by("slug", "variant_key", "is_control")
-    )
+    if _whole_day(filters.since) and _whole_day(filters.until):
+        counts = PricingExperimentSegmentCount.objects.filter(rows__gt=0)
+        if filters.slug:
+            counts = counts.filter(slug=filters.slug)
+        if filters.variant_key:
+            counts = counts.filter(variant_key=filters.variant_key)
+        if filters.is_control is not None:
+            counts = counts.filter(is_control=filters.is_control)
+        if filters.since:
+            counts = counts.filter(day__gte=filters.since.astimezone(UTC).date())
+        if filters.until:
+            counts = counts.filter(day__lt=filters.until.astimezone(UTC).date())
+        groups = (
+            counts.order_by()
+            .values("slug", "variant_key", "is_control")
+            .annotate(rows=Sum("rows"), variant_name=Max("variant_name"))
+            .order_by("slug", "variant_key", "is_control")
+        )
+    else:
+        groups = (
+            filters.apply(PricingExperimentSegment.objects.all())
+            .order_by()
+            .values("slug", "variant_key", "is_control")
+            .annotate(rows=Count("id"), variant_name=Max("variant_name"))
+            .order_by("slug", "variant_key", "is_control")
+        )
     slugs: dict[str, dict] = {}
     for group in groups:
         slug = slugs.setdefault(

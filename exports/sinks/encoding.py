@@ -7,12 +7,8 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
-from smplat.ndjson import json_bytes, ndjson_line
+from smplat.ndjson import json_bytes
 from telemetry.selectors import csv_safe
-
-
-def ndjson_lines(rows: Iterable[dict[str, Any]]) -> bytes:
-    return b"".join(ndjson_line(row) for row in rows)
 
 
 def csv_lines(rows: Iterable[dict[str, Any]], header: list[str], *, with_header: bool) -> bytes:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from exports.feeds import Batch
 from exports.sinks.base import SinkError
-from exports.sinks.encoding import csv_lines, ndjson_lines
+from exports.sinks.encoding import csv_lines
 
 
 class FileSink:
@@ -56,11 +56,12 @@ class FileSink:
 
     def send(self, batch: Batch) -> None:
         if self.format == "csv":
-            header = list(batch.rows[0]) if batch.rows else []
-            data = csv_lines(batch.rows, header, with_header=not self._has_header)
+            rows = batch.row_dicts()
+            header = list(rows[0]) if rows else []
+            data = csv_lines(rows, header, with_header=not self._has_header)
             self._has_header = True
         else:
-            data = ndjson_lines(batch.rows)
+            data = batch.ndjson()
         try:
             self._file.write(data)
             self._file.flush()

@@ -8,7 +8,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from exports.feeds import Batch
 from exports.s3 import S3Location, parse_s3_uri, s3_client
 from exports.sinks.base import SinkError
-from exports.sinks.encoding import ndjson_lines
 from smplat.cursors import parse_timestamp
 
 
@@ -45,7 +44,7 @@ class S3Sink:
             self.client.put_object(
                 Bucket=location.bucket,
                 Key=location.key,
-                Body=ndjson_lines(batch.rows),
+                Body=batch.ndjson(),
                 ContentType="application/x-ndjson",
             )
         except (BotoCoreError, ClientError) as exc:

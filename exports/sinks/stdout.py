@@ -4,7 +4,7 @@ import sys
 from typing import BinaryIO
 
 from exports.feeds import Batch
-from exports.sinks.encoding import csv_lines, ndjson_lines
+from exports.sinks.encoding import csv_lines
 
 
 class StdoutSink:
@@ -22,11 +22,12 @@ class StdoutSink:
 
     def send(self, batch: Batch) -> None:
         if self.format == "csv":
-            header = list(batch.rows[0]) if batch.rows else []
-            data = csv_lines(batch.rows, header, with_header=not self._header_written)
+            rows = batch.row_dicts()
+            header = list(rows[0]) if rows else []
+            data = csv_lines(rows, header, with_header=not self._header_written)
             self._header_written = True
         else:
-            data = ndjson_lines(batch.rows)
+            data = batch.ndjson()
         self.stream.write(data)
         self.stream.flush()
 

@@ -18,7 +18,6 @@ import requests
 from exports.feeds import Batch
 from exports.http import DeliveryFailed, RetryPolicy, request_with_retries
 from exports.sinks.base import SinkError
-from smplat.ndjson import json_bytes
 
 
 def signing_key(secret: str) -> bytes:
@@ -54,7 +53,7 @@ class WebhookSink:
         self._session = requests.Session()
 
     def send(self, batch: Batch) -> None:
-        body = json_bytes({self.envelope: batch.rows})
+        body = batch.envelope(self.envelope)
 
         def headers() -> dict[str, str]:
             timestamp = int(time.time())

@@ -7,7 +7,12 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from telemetry.models import WINDOW_TRIM_SLACK, GuardrailWorkflowEvent, QuickOrderEvent
+from telemetry.models import (
+    WINDOW_TRIM_EVERY,
+    WINDOW_TRIM_SLACK,
+    GuardrailWorkflowEvent,
+    QuickOrderEvent,
+)
 
 QO_URL = "/api/telemetry/quick-order"
 QO_EXPORT = "/api/telemetry/quick-order/export"
@@ -110,8 +115,13 @@ def test_the_window_keeps_the_newest_5000(api_client):
     lines = _lines(export)
     assert len(lines) == 5000
     assert [line["eventId"] for line in lines[-3:]] == newest
-    # Rows beyond window + slack are deleted: the table does not grow without bound.
-    assert QuickOrderEvent.objects.count() == QuickOrderEvent.WINDOW + WINDOW_TRIM_SLACK
+    # Rows beyond window + slack are deleted every WINDOW_TRIM_EVERY arrivals: the table does
+    # not grow without bound.
+    bound = QuickOrderEvent.WINDOW + WINDOW_TRIM_SLACK + WINDOW_TRIM_EVERY - 1
+    for _ in range(WINDOW_TRIM_EVERY):
+        api_client.post(QO_URL, _quick_order(), format="json")
+        assert QuickOrderEvent.objects.count() <= bound
+    assert QuickOrderEvent.objects.count() < bound + 3  # at least one trim ran
 
 
 @pytest.mark.django_db(transaction=True)

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint db-stop serve-production telemetry-nightly
+.PHONY: run test install lint db-stop serve-production telemetry-nightly bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +76,13 @@ serve-production: install
 	$(BIN)/python manage.py collectstatic --no-input
 	$(BIN)/gunicorn smplat.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-3} \
 	  --timeout 60 --access-logfile -
+
+## The benchmark suite (docs/benchmarks.md): makes its own database (<DATABASE_URL's server>
+## or the embedded PostgreSQL, database smplat_bench) at 1 000 000 rows, measures exports,
+## pages and capture against their baselines, prints a table and writes
+## bench/results/latest.json. `make bench SCALE=100000` for another size.
+bench: install
+	$(BIN)/python -m bench $(if $(SCALE),--scale $(SCALE)) $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check --fix .

@@ -18,7 +18,6 @@ from django.db.models import Model, QuerySet
 
 from exports.http import request_with_retries
 from exports.models import Feed
-from exports.prefetch import encoded_pages
 from reports.models import GuardrailFollowUp
 from reports.rows import (
     FOLLOW_UP_COLUMNS,
@@ -28,6 +27,7 @@ from reports.rows import (
 )
 from smplat.cursors import Cursor, format_cursor, format_timestamp, parse_cursor, rows_after
 from smplat.ndjson import json_bytes, ndjson_line
+from smplat.textpages import text_pages
 from telemetry.models import CheckoutOfferEvent, PricingExperimentSegment
 from telemetry.rows import OFFER_EVENT_COLUMNS, SEGMENT_COLUMNS, offer_event_row, segment_row
 
@@ -177,15 +177,16 @@ class RowFeed(FeedDefinition):
     def _encoded_batches(
         self, queryset: QuerySet, start: Cursor | None, batch_size: int, limit: int | None
     ) -> Iterator[Batch]:
-        """Batches of NDJSON built by PostgreSQL (``exports/prefetch.py``); a batch's
+        """Batches of NDJSON built by PostgreSQL (``smplat/textpages.py``); a batch's
         positions come from its first and last lines, whose JSON holds the timestamp and id."""
-        for lines, rows in encoded_pages(
+        for lines, rows in text_pages(
             queryset,
-            json_sql=self.json_sql,
+            line_sql=self.json_sql,
             start=start,
             timestamp_field=self.timestamp_field,
             batch_size=batch_size,
             limit=limit,
+            id_kind=self.id_kind,
         ):
             last = self._position(lines[lines.rfind(b"\n", 0, len(lines) - 1) + 1 : -1])
             yield Batch(

@@ -111,10 +111,16 @@ def rows_after(
 
 
 def rows_through(
-    queryset: QuerySet, cursor: Cursor, *, timestamp_field: str, id_field: str = "id"
+    queryset: QuerySet,
+    cursor: Cursor,
+    *,
+    descending: bool = False,
+    timestamp_field: str,
+    id_field: str = "id",
 ) -> QuerySet:
-    """The rows up to ``cursor`` included (a position with an id): where a page ends."""
-    return _keyset(queryset, cursor, "<=", timestamp_field, id_field)
+    """The rows up to ``cursor`` included (a position with an id) in the walk's direction:
+    where a page ends."""
+    return _keyset(queryset, cursor, ">=" if descending else "<=", timestamp_field, id_field)
 
 
 def rows_before(

@@ -34,19 +34,19 @@ SEGMENT_KEYS = tuple(_camel(c) for c in SEGMENT_COLUMNS)
 
 # What ``telemetry.selectors.csv_safe`` prefixes with ' (spreadsheet formulas).
 CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_PREFIXES_SQL = ", ".join(
-    f"E'{prefix.encode('unicode_escape').decode()}'" for prefix in CSV_FORMULA_PREFIXES
-)
+# Their code points: ascii() of a cell is cheaper than comparing its first character.
+_PREFIX_CODES = ", ".join(str(ord(prefix)) for prefix in CSV_FORMULA_PREFIXES)
 _TIMESTAMP_SQL = "to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 
 def _csv_text(column: str) -> str:
-    """A nullable text column as ``csv_safe`` makes it (formula-like text prefixed with ');
-    NULL for NULL and for '', which COPY's CSV writes as an empty cell, as Python does."""
-    return (
-        f"NULLIF(CASE WHEN left({column}, 1) IN ({_PREFIXES_SQL}) THEN '''' || {column}"
-        f" ELSE {column} END, '')"
-    )
+    """A nullable text column as one CSV cell after ``csv_safe`` (formula-like text prefixed
+    with '). ``quote_ident`` quotes with the CSV rule (inside double quotes, a double quote
+    is doubled, nothing else is escaped) in one C call; it quotes more cells than strictly
+    needed (capitals, spaces, punctuation), which every CSV reader reads the same. NULL is
+    an empty cell, as in Python's writer."""
+    safe = f"CASE WHEN ascii({column}) IN ({_PREFIX_CODES}) THEN '''' || {column} ELSE {column} END"
+    return f"COALESCE(quote_ident({safe}), '')"
 
 
 _SEGMENT_CSV_TYPED = {
@@ -56,14 +56,11 @@ _SEGMENT_CSV_TYPED = {
     "is_control": "CASE WHEN is_control THEN 'true' ELSE 'false' END",
     "recorded_at": _TIMESTAMP_SQL,
 }
-# The cells of a segment row for ``COPY ... WITH (FORMAT csv)``, in SEGMENT_CSV_HEADER
-# order. PostgreSQL's CSV writer quotes a cell holding a comma, a double quote or a line
-# break, as Python's csv writer does, so a download needs no Python object per cell.
-SEGMENT_CSV_CELLS_SQL = {
-    column: _SEGMENT_CSV_TYPED.get(column) or _csv_text(column) for column in SEGMENT_CSV_HEADER
-}
-# The row's position in (recorded_at, id) order: the text of its cursor.
-SEGMENT_POSITION_SQL = f"{_TIMESTAMP_SQL} || '~' || id::text"
+# One CSV line of a segment row (no newline), in SEGMENT_CSV_HEADER order, built by
+# PostgreSQL so that a download needs no Python object per row or cell.
+SEGMENT_CSV_LINE_SQL = " || ',' || ".join(
+    _SEGMENT_CSV_TYPED.get(column) or _csv_text(column) for column in SEGMENT_CSV_HEADER
+)
 
 
 def segment_row(values: dict[str, Any]) -> dict[str, Any]:

@@ -7,12 +7,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
-from django.db import connection
 from django.db.models import Count, DecimalField, Max, Min, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 
-from smplat.cursors import Cursor, format_timestamp, keyset_order, keyset_page, parse_cursor
+from smplat.cursors import (
+    Cursor,
+    format_timestamp,
+    keyset_page,
+)
 from smplat.ndjson import ndjson_line
+from smplat.textpages import text_pages
 from telemetry.models import (
     GuardrailWorkflowEvent,
     OnboardingJourney,
@@ -25,9 +29,8 @@ from telemetry.rows import (
     GUARDRAIL_WORKFLOW_COLUMNS,
     QUICK_ORDER_COLUMNS,
     SEGMENT_COLUMNS,
-    SEGMENT_CSV_CELLS_SQL,
     SEGMENT_CSV_HEADER,
-    SEGMENT_POSITION_SQL,
+    SEGMENT_CSV_LINE_SQL,
     guardrail_workflow_row,
     quick_order_row,
     segment_row,
@@ -90,69 +93,26 @@ def experiment_segments_csv(
     cursor: Cursor | None = None,
     limit: int | None = None,
     descending: bool = False,
-    batch_size: int = 5000,
+    batch_size: int = 20_000,
 ) -> Iterator[bytes]:
     """The filtered rows as CSV with the data-lake header, streamed in keyset batches.
 
-    Each batch is one ``COPY ... WITH (FORMAT csv)``: PostgreSQL writes and quotes the cells
-    (``SEGMENT_CSV_CELLS_SQL``, ``csv_safe`` applied in SQL), Python only passes the bytes
-    on. Memory stays flat whatever the number of rows: each batch is sent and dropped.
+    PostgreSQL writes the lines (``SEGMENT_CSV_LINE_SQL``, ``csv_safe`` applied in SQL), a
+    batch at a time and read ahead (``smplat/textpages.py``); Python passes the bytes on.
+    Memory stays flat whatever the number of rows: each batch is sent and dropped.
     """
     yield (",".join(SEGMENT_CSV_HEADER) + "\n").encode()
-    base = filters.apply(PricingExperimentSegment.objects.all())
-    # Constants of telemetry/rows.py, never input.
-    cells = {f"_cell{n}": RawSQL(sql, ()) for n, sql in enumerate(SEGMENT_CSV_CELLS_SQL.values())}  # noqa: S611
-    remaining = limit
-    while remaining is None or remaining > 0:
-        size = batch_size if remaining is None else min(batch_size, remaining)
-        page = (
-            keyset_order(base, cursor=cursor, descending=descending, timestamp_field="recorded_at")
-            .annotate(**cells)
-            .values_list(*cells, "recorded_at", "id")[:size]
-        )
-        data, rows, position = _csv_copy(page, list(cells), descending=descending)
-        if not rows:
-            return
-        yield data
-        if rows < size:
-            return
-        cursor = parse_cursor(position, id_kind=int)
-        if remaining is not None:
-            remaining -= rows
-
-
-# Starts the line COPY adds after a page's rows: "<rows>\x1f<cursor of the last row>".
-_PAGE_END = b"\x1e"
-
-
-def _csv_copy(page: QuerySet, cells: list[str], *, descending: bool) -> tuple[bytes, int, str]:
-    """One page as CSV bytes, its number of rows and the position of its last row.
-
-    One statement: the page is materialised once, its rows go out, then one more line
-    carries the count and the last position, which the caller cuts off. A keyset walk needs
-    that position, and the CSV alone cannot give it (the row id is not a column).
-    """
-    sql, params = page.query.sql_with_params()
-    columns = ", ".join(f'page."{cell}"' for cell in cells)
-    blanks = ", ".join("NULL" for _ in cells[1:])
-    last_first = "ASC" if descending else "DESC"
-    with connection.cursor() as cursor:
-        query = cursor.cursor.mogrify(
-            f"WITH page AS MATERIALIZED ({sql})"  # noqa: S608 - SQL compiled by Django
-            f" SELECT {columns} FROM page UNION ALL"
-            f" (SELECT E'\\x1e' || (SELECT count(*) FROM page) || E'\\x1f' || {SEGMENT_POSITION_SQL},"
-            f" {blanks} FROM page ORDER BY recorded_at {last_first}, id {last_first} LIMIT 1)",
-            params,
-        )
-        with cursor.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)") as copy:
-            data = b"".join(copy)
-    if not data:
-        return b"", 0, ""
-    end = data.rfind(_PAGE_END)
-    if end < 0 or (end > 0 and data[end - 1 : end] != b"\n"):
-        raise RuntimeError("the CSV page did not end with its position line")
-    rows, _, position = data[end + 1 :].split(b",", 1)[0].partition(b"\x1f")
-    return data[:end], int(rows), position.decode()
+    for text, _ in text_pages(
+        filters.apply(PricingExperimentSegment.objects.all()),
+        line_sql=SEGMENT_CSV_LINE_SQL,
+        start=cursor,
+        timestamp_field="recorded_at",
+        batch_size=batch_size,
+        limit=limit,
+        descending=descending,
+        id_kind=int,
+    ):
+        yield text
 
 
 # --- Rolling windows ------------------------------------------------------------------------

@@ -25,7 +25,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 WHITENOISE_USE_FINDERS = True
 # WhiteNoise warns once per process that STATIC_ROOT (collectstatic's output) is missing.
-warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+warnings.filterwarnings("ignore", message="No directory at")
 for _name in list(globals()):
     if _name.endswith(("_STATUS_URL", "_STATUS_S3_URI", "_SLACK_WEBHOOK", "_TRIGGER_URL")):
         globals()[_name] = ""

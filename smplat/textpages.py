@@ -132,13 +132,20 @@ def text_pages(
                 sql, params = (
                     page.annotate(_line=line).values_list("_line", ts, "id")[:size].query
                 ).sql_with_params()
-                statement = (
-                    f"WITH page AS MATERIALIZED ({sql})"  # noqa: S608 - compiled by Django
-                    " SELECT convert_to(string_agg(page._line, E'\\n'"
+                aggregate = (
+                    "convert_to(string_agg(page._line, E'\\n'"
                     f" ORDER BY page.{ts} {direction}, page.id {direction}) || E'\\n', 'UTF8'),"
-                    f" count(*), (SELECT {_POSITION.format(ts=ts)} FROM page"
-                    f" ORDER BY page.{ts} {backwards}, page.id {backwards} LIMIT 1) FROM page"
+                    " count(*)"
                 )
+                if ahead:  # the page's end is known already
+                    statement = f"SELECT {aggregate}, NULL FROM ({sql}) AS page"  # noqa: S608
+                else:  # materialised once, read twice: the text and where the page ends
+                    statement = (
+                        f"WITH page AS MATERIALIZED ({sql}) SELECT {aggregate},"  # noqa: S608
+                        f" (SELECT {_POSITION.format(ts=ts)} FROM page"
+                        f" ORDER BY page.{ts} {backwards}, page.id {backwards} LIMIT 1)"
+                        " FROM page"
+                    )
                 future = workers.submit(statement, list(params))
                 in_flight.append(future)
                 planned += size

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from exports.feeds import Batch
@@ -22,13 +23,17 @@ class FileSink:
         self.format = format
         self._file = None
         self._has_header = False
+        self._regular = True
 
     def open(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = open(self.path, "a+b")  # noqa: SIM115 - closed in close()
-            self._drop_partial_line()
-            self._has_header = self._file.tell() > 0
+            # /dev/null or a named pipe can be written to, but not truncated or fsync'ed.
+            self._regular = stat.S_ISREG(os.fstat(self._file.fileno()).st_mode)
+            if self._regular:
+                self._drop_partial_line()
+            self._has_header = self._regular and self._file.tell() > 0
         except OSError as exc:
             raise SinkError(f"cannot open {self.path}: {exc}") from exc
 
@@ -65,7 +70,8 @@ class FileSink:
         try:
             self._file.write(data)
             self._file.flush()
-            os.fsync(self._file.fileno())
+            if self._regular:
+                os.fsync(self._file.fileno())
         except OSError as exc:
             raise SinkError(f"cannot write {self.path}: {exc}") from exc
 

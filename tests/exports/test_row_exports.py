@@ -206,3 +206,9 @@ def test_offer_metadata_beyond_64_bit_integers_still_exports(tmp_path):
     run_command("export_offer_events", "--lookback-days", "1", "--file-path", str(target))
     [line] = [json.loads(line) for line in target.read_text().splitlines()]
     assert line["metadata"] == {"cartValueMicros": 2**70}
+
+
+def test_the_file_sink_writes_to_dev_null_for_a_dry_run():
+    make_follow_ups(3)
+    run_command("export_guardrail_followups", "--sink", "file", "--file-path", "/dev/null")
+    assert ExportRun.objects.get().rows == 3

@@ -103,3 +103,11 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture
+def demo_data() -> None:
+    """The demo data of `make run`, for pages that should look as a newcomer sees them."""
+    from django.core.management import call_command
+
+    call_command("seed_dashboard", verbosity=0)

@@ -9,7 +9,6 @@ import io
 from datetime import timedelta
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -20,14 +19,9 @@ from tests.browser import screenshot
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def seeded():
-    call_command("seed_dashboard", verbosity=0)
-
-
 @pytest.mark.parametrize("color_scheme", ["light", "dark"])
 def test_operator_filters_segments_and_downloads_exactly_those_rows(
-    seeded, alice, browser_page, color_scheme
+    demo_data, alice, browser_page, color_scheme
 ):
     page = browser_page(
         user="alice",
@@ -81,7 +75,7 @@ def test_operator_filters_segments_and_downloads_exactly_those_rows(
     assert {(row[4], row[7]) for row in body} == {("spring-offer", "false")}
 
 
-def test_a_bad_date_shows_a_form_error(seeded, alice, browser_page):
+def test_a_bad_date_shows_a_form_error(demo_data, alice, browser_page):
     page = browser_page(
         user="alice", password="alice-password", next_url="/admin/onboarding/?date_from=2026-02-30"
     )

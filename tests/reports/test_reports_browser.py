@@ -6,7 +6,6 @@ import sys
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.core.management import call_command
 
 from exports.models import ExportRun
 from tests.browser import screenshot
@@ -35,8 +34,9 @@ def demo_exports(tmp_path, settings):
     return env
 
 
-def test_run_export_now_shows_queued_then_the_new_cursor(browser_page, alice, demo_exports):
-    call_command("seed_dashboard", verbosity=0)
+def test_run_export_now_shows_queued_then_the_new_cursor(
+    browser_page, alice, demo_data, demo_exports
+):
     page = browser_page(user="alice", password="alice-password", next_url="/admin/reports/")
     card = page.locator("#card-guardrail_followups")
     assert card.is_visible()
@@ -72,8 +72,7 @@ def test_run_export_now_shows_queued_then_the_new_cursor(browser_page, alice, de
     screenshot(page, "reports-page-after-run")
 
 
-def test_reports_page_in_dark_mode(browser_page, alice, demo_exports):
-    call_command("seed_dashboard", verbosity=0)
+def test_reports_page_in_dark_mode(browser_page, alice, demo_data, demo_exports):
     page = browser_page(
         user="alice", password="alice-password", next_url="/admin/reports/", color_scheme="dark"
     )

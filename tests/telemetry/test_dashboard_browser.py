@@ -5,7 +5,6 @@ seeded by ``seed_dashboard``, and leave full-page screenshots in test-artifacts/
 """
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import expect
 
 from tests.browser import screenshot
@@ -19,14 +18,9 @@ ROLLUP_TABLES = [
 ]
 
 
-@pytest.fixture
-def seeded():
-    call_command("seed_dashboard", verbosity=0)
-
-
 @pytest.mark.parametrize("color_scheme", ["light", "dark"])
 def test_telemetry_dashboard_shows_charts_and_fresh_rollups(
-    seeded, alice, browser_page, color_scheme
+    demo_data, alice, browser_page, color_scheme
 ):
     page = browser_page(
         user="alice",
@@ -54,7 +48,7 @@ def test_telemetry_dashboard_shows_charts_and_fresh_rollups(
 
 
 @pytest.mark.parametrize("color_scheme", ["light", "dark"])
-def test_gdpr_view_shows_health_and_recent_entries(seeded, alice, browser_page, color_scheme):
+def test_gdpr_view_shows_health_and_recent_entries(demo_data, alice, browser_page, color_scheme):
     page = browser_page(
         user="alice",
         password="alice-password",

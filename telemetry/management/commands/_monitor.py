@@ -1,15 +1,18 @@
 """What the two monitor commands share: printing a MonitorReport and exiting with its code."""
 
+from abc import ABC, abstractmethod
+
 from django.core.management.base import BaseCommand, CommandError
 
 from telemetry.monitors import Freshness, MonitorReport
 
 
-class MonitorCommand(BaseCommand):
+class MonitorCommand(BaseCommand, ABC):
     """Exit 0 when fresh or only late (warning), 1 when stale or missing, 2 when unreadable."""
 
+    @abstractmethod
     def run_monitor(self) -> MonitorReport:
-        raise NotImplementedError
+        """Check the tables this command watches (each monitor command says which)."""
 
     def handle(self, *args, **options):
         report = self.run_monitor()

@@ -105,7 +105,6 @@ def text_pages(
     ``(text, rows)``: each row's ``line_sql`` (an SQL text expression over the model's
     columns, a constant of the caller) followed by a newline, encoded as UTF-8."""
     ts = timestamp_field
-    direction = "DESC" if descending else "ASC"
     backwards = "ASC" if descending else "DESC"
     line = RawSQL(line_sql, ())  # noqa: S611 - constants of reports/rows.py, telemetry/rows.py
     ahead = not connection.in_atomic_block
@@ -132,11 +131,13 @@ def text_pages(
                 sql, params = (
                     page.annotate(_line=line).values_list("_line", ts, "id")[:size].query
                 ).sql_with_params()
-                aggregate = (
-                    "convert_to(string_agg(page._line, E'\\n'"
-                    f" ORDER BY page.{ts} {direction}, page.id {direction}) || E'\\n', 'UTF8'),"
-                    " count(*)"
-                )
+                # The lines arrive in the page's order: the subquery sorts (by the index) and
+                # limits, and nothing between it and the aggregate reorders rows (no join,
+                # no grouping). An ORDER BY inside string_agg would sort the page again, and
+                # PostgreSQL 15 does that even for sorted input, spilling a 10 000-row page
+                # of 4.5 MB to a temporary file with the default work_mem: about a fifth of
+                # the page's time. The order is pinned by tests/exports/test_row_exports.py.
+                aggregate = "convert_to(string_agg(page._line, E'\\n') || E'\\n', 'UTF8'), count(*)"
                 if ahead:  # the page's end is known already
                     statement = f"SELECT {aggregate}, NULL FROM ({sql}) AS page"  # noqa: S608
                 else:  # materialised once, read twice: the text and where the page ends

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 
 from exports.feeds import Batch
 from exports.services import ExportOptions, export_feed
@@ -54,7 +56,17 @@ AWKWARD = [
 ]
 
 
-def test_exported_follow_up_lines_are_the_api_rows_byte_for_byte(tmp_path):
+# Outside a transaction pages are built by worker connections ahead of the writer
+# (smplat/textpages.py); inside one (a plain django_db test) on Django's own connection.
+READ_AHEAD = [
+    pytest.param(False, id="one-connection"),
+    pytest.param(True, id="read-ahead", marks=pytest.mark.django_db(transaction=True)),
+]
+
+
+@pytest.mark.parametrize("read_ahead", READ_AHEAD)
+def test_exported_follow_up_lines_are_the_api_rows_byte_for_byte(tmp_path, read_ahead):
+    assert connection.in_atomic_block is not read_ahead
     rows = []
     for index, text in enumerate(AWKWARD * 2):
         rows.append(
@@ -81,6 +93,8 @@ def test_exported_follow_up_lines_are_the_api_rows_byte_for_byte(tmp_path):
             platform_context_type=None,
         )
     )
+    # Stored out of order: the file's order comes from the (created_at, id) keyset alone.
+    random.Random(7).shuffle(rows)
     GuardrailFollowUp.objects.bulk_create(rows)
     target = tmp_path / "follow-ups.ndjson"
 
@@ -139,11 +153,13 @@ def _read(body: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(body.decode(), newline="")))
 
 
+@pytest.mark.parametrize("read_ahead", READ_AHEAD)
 @pytest.mark.parametrize("descending", [False, True])
-def test_segment_csv_reads_back_as_the_python_writers_cells(descending):
+def test_segment_csv_reads_back_as_the_python_writers_cells(descending, read_ahead):
+    assert connection.in_atomic_block is not read_ahead
     journey = OnboardingJourney.objects.create(order_id=uuid.uuid4(), order_number="SO-1")
     event = OnboardingJourneyEvent.objects.create(journey=journey, event_type="assigned")
-    PricingExperimentSegment.objects.bulk_create(
+    segments = [
         PricingExperimentSegment(
             event=event,
             position=index,
@@ -160,7 +176,9 @@ def test_segment_csv_reads_back_as_the_python_writers_cells(descending):
             recorded_at=BASE_TIME + timedelta(microseconds=3 * (index // 2)),
         )
         for index, text in enumerate(AWKWARD * 2)
-    )
+    ]
+    random.Random(7).shuffle(segments)  # ids and the heap in another order than the keyset
+    PricingExperimentSegment.objects.bulk_create(segments)
     order = ("-recorded_at", "-id") if descending else ("recorded_at", "id")
     rows = list(PricingExperimentSegment.objects.order_by(*order).values(*SEGMENT_COLUMNS))
 

@@ -3,6 +3,9 @@
 Retried: network errors, timeouts, 5xx and 429 (honouring ``Retry-After``), with exponential
 backoff and jitter. Not retried: any other 4xx (the request itself is wrong; sending it again
 cannot help). The backoff base comes from settings so the tests run fast.
+
+``requests`` is imported on the first request, not with this module: an export that sends
+nothing over HTTP (file or S3 sink, no Slack) starts about 0.1 s sooner without it.
 """
 
 from __future__ import annotations
@@ -13,11 +16,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import requests
 from django.conf import settings
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    import requests
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +104,8 @@ def request_with_retries(
     ``headers`` may be a callable so each attempt gets fresh ones (a webhook signs every
     attempt with its own timestamp). Raises DeliveryFailed with a one-line reason.
     """
+    import requests
+
     policy = policy or RetryPolicy()
     where = redact(url)
     http = session or requests

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
@@ -124,6 +123,8 @@ def status_read(url: str, *, timeout: float | None = None) -> dict[str, Any]:
 
 
 def _read_http(url: str, timeout: float) -> bytes:
+    import requests  # on use: the exporters import this module and never read over HTTP
+
     try:
         with requests.get(url, timeout=timeout, stream=True, allow_redirects=False) as response:
             if response.status_code != 200:

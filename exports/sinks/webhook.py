@@ -12,12 +12,14 @@ import base64
 import hashlib
 import hmac
 import time
-
-import requests
+from typing import TYPE_CHECKING
 
 from exports.feeds import Batch
 from exports.http import DeliveryFailed, RetryPolicy, request_with_retries
 from exports.sinks.base import SinkError
+
+if TYPE_CHECKING:
+    import requests
 
 
 def signing_key(secret: str) -> bytes:
@@ -50,6 +52,8 @@ class WebhookSink:
         self._session: requests.Session | None = None
 
     def open(self) -> None:
+        import requests  # on use: see exports/http.py
+
         self._session = requests.Session()
 
     def send(self, batch: Batch) -> None:

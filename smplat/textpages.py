@@ -5,13 +5,18 @@ Building the text costs PostgreSQL microseconds a row, more than anything else t
 do, and one connection runs it on one core. So, outside a transaction:
 
 1. the caller's connection finds where each page ends with an index-only keyset query
-   (``OFFSET size - 1 LIMIT 1`` past the previous end), so pages are known before they are
-   built;
-2. ``READ_AHEAD_WORKERS`` worker connections each turn a range (previous end, this end]
+   (``OFFSET size - 1`` past the previous end), so pages are known before they are built;
+2. ``READ_AHEAD_WORKERS`` worker connections each turn a key range (previous end, this end]
    into one value: ``string_agg`` of the lines in (timestamp, id) order, so Python handles
    one object per page, not one per row (or per cell);
 3. the caller receives the pages in key order, one at a time: an exporter writes and
    checkpoints each before it asks for the next, exactly as with pages read one by one.
+
+A page is its key range: a row that commits inside a range after its end was found (a late
+transaction, which the exporter's safety lag lets in) must not push the range's last row out
+of the page while the next page starts after that end. The page statement asks for one row
+more than planned; when it gets it, that page is read again cut at the planned count, and
+the pages after it are planned again from where it really ends.
 
 Inside a transaction (a caller's atomic block, a test) other connections cannot see the
 caller's rows: the same page statement then runs on the caller's connection, one page after
@@ -71,22 +76,12 @@ class _Workers:
             conn.close()
 
 
-class _SameConnection:
-    """Pages built one after another on Django's own connection (inside a transaction)."""
-
-    def submit(self, sql: str, params: list) -> Future:
-        future: Future = Future()
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                data, rows, position = cursor.fetchone()
-            future.set_result((bytes(data), rows, position) if rows else (b"", 0, None))
-        except Exception as exc:  # raised where the page is consumed, as from a worker
-            future.set_exception(exc)
-        return future
-
-    def close(self) -> None:
-        pass
+def _run_here(sql: str, params: list) -> tuple[bytes, int, str | None]:
+    """A page statement on Django's own connection (which alone sees a caller's transaction)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        data, rows, position = cursor.fetchone()
+    return (bytes(data), rows, position) if rows else (b"", 0, None)
 
 
 def text_pages(
@@ -104,64 +99,142 @@ def text_pages(
     strictly after ``start``, at most ``batch_size`` rows each and ``limit`` in all, as
     ``(text, rows)``: each row's ``line_sql`` (an SQL text expression over the model's
     columns, a constant of the caller) followed by a newline, encoded as UTF-8."""
-    ts = timestamp_field
-    backwards = "ASC" if descending else "DESC"
-    line = RawSQL(line_sql, ())  # noqa: S611 - constants of reports/rows.py, telemetry/rows.py
-    ahead = not connection.in_atomic_block
-    workers = _Workers(READ_AHEAD_WORKERS) if ahead else _SameConnection()
-    in_flight: deque[Future] = deque()
-    planned = 0
-    exhausted = False
-    try:
-        while True:
-            while not exhausted and len(in_flight) <= (READ_AHEAD_WORKERS if ahead else 0):
-                size = batch_size if limit is None else min(batch_size, limit - planned)
-                if size <= 0:
-                    exhausted = True
-                    break
-                page = keyset_order(
-                    queryset, cursor=start, descending=descending, timestamp_field=ts
-                )
-                end = None
-                if ahead:
-                    ends = list(page.values_list(ts, "id")[size - 1 : size])
-                    if ends:
-                        end = Cursor(ends[0][0], str(ends[0][1]))
-                        page = rows_through(page, end, descending=descending, timestamp_field=ts)
-                sql, params = (
-                    page.annotate(_line=line).values_list("_line", ts, "id")[:size].query
-                ).sql_with_params()
-                # The lines arrive in the page's order: the subquery sorts (by the index) and
-                # limits, and nothing between it and the aggregate reorders rows (no join,
-                # no grouping). An ORDER BY inside string_agg would sort the page again, and
-                # PostgreSQL 15 does that even for sorted input, spilling a 10 000-row page
-                # of 4.5 MB to a temporary file with the default work_mem: about a fifth of
-                # the page's time. The order is pinned by tests/exports/test_row_exports.py.
-                aggregate = "convert_to(string_agg(page._line, E'\\n') || E'\\n', 'UTF8'), count(*)"
-                if ahead:  # the page's end is known already
-                    statement = f"SELECT {aggregate}, NULL FROM ({sql}) AS page"  # noqa: S608
-                else:  # materialised once, read twice: the text and where the page ends
-                    statement = (
-                        f"WITH page AS MATERIALIZED ({sql}) SELECT {aggregate},"  # noqa: S608
-                        f" (SELECT {_POSITION.format(ts=ts)} FROM page"
-                        f" ORDER BY page.{ts} {backwards}, page.id {backwards} LIMIT 1)"
-                        " FROM page"
-                    )
-                future = workers.submit(statement, list(params))
-                in_flight.append(future)
-                planned += size
-                if ahead:
+    pages = _Pages(
+        queryset,
+        line_sql=line_sql,
+        timestamp_field=timestamp_field,
+        descending=descending,
+        id_kind=id_kind,
+    )
+    # Decided when the first page is asked for: a streamed response iterates later.
+    if connection.in_atomic_block:
+        yield from pages.one_by_one(start, batch_size=batch_size, limit=limit)
+    else:
+        yield from pages.read_ahead(start, batch_size=batch_size, limit=limit)
+
+
+# The lines reach string_agg in the page's order: the page subquery sorts (by the index)
+# and bounds the rows, and nothing between it and the aggregate reorders them (no join, no
+# grouping; PostgreSQL's documentation, "Aggregate Expressions", on input from a sorted
+# subquery). An ORDER BY inside string_agg would sort every page again, and PostgreSQL 15
+# does that even for sorted input, spilling a 4.5 MB page to a temporary file with the
+# default work_mem: about a fifth of the page's time. tests/exports/test_encoded_rows.py
+# pins the order on both paths.
+_AGGREGATE = "convert_to(string_agg(page._line, E'\\n') || E'\\n', 'UTF8'), count(*)"
+
+
+class _Pages:
+    """The statements of ``text_pages`` for one queryset, line expression and order."""
+
+    def __init__(
+        self,
+        queryset: QuerySet,
+        *,
+        line_sql: str,
+        timestamp_field: str,
+        descending: bool,
+        id_kind: type,
+    ) -> None:
+        self.queryset = queryset
+        self.line = RawSQL(line_sql, ())  # noqa: S611 - constants of reports/rows.py, telemetry/rows.py
+        self.ts = timestamp_field
+        self.descending = descending
+        self.id_kind = id_kind
+
+    def after(self, start: Cursor | None) -> QuerySet:
+        return keyset_order(
+            self.queryset, cursor=start, descending=self.descending, timestamp_field=self.ts
+        )
+
+    def statement(self, page: QuerySet, *, with_position: bool = False) -> tuple[str, list]:
+        """The page's text and row count (and where it ends, ``with_position``) as SQL."""
+        ts = self.ts
+        lines = page.annotate(_line=self.line).values_list("_line", ts, "id")
+        sql, params = lines.query.sql_with_params()
+        if not with_position:
+            return f"SELECT {_AGGREGATE}, NULL FROM ({sql}) AS page", list(params)  # noqa: S608
+        backwards = "ASC" if self.descending else "DESC"
+        # Materialised once, read twice: the text and the page's last key.
+        return (
+            f"WITH page AS MATERIALIZED ({sql}) SELECT {_AGGREGATE},"  # noqa: S608
+            f" (SELECT {_POSITION.format(ts=ts)} FROM page"
+            f" ORDER BY page.{ts} {backwards}, page.id {backwards} LIMIT 1) FROM page",
+            list(params),
+        )
+
+    def one_by_one(
+        self, start: Cursor | None, *, batch_size: int, limit: int | None
+    ) -> Iterator[tuple[bytes, int]]:
+        """Each page on Django's connection, the next one after where it ended."""
+        sent = 0
+        while limit is None or sent < limit:
+            size = batch_size if limit is None else min(batch_size, limit - sent)
+            text, rows, position = _run_here(
+                *self.statement(self.after(start)[:size], with_position=True)
+            )
+            if rows:
+                yield text, rows
+                sent += rows
+            if rows < size:
+                return
+            start = parse_cursor(position, id_kind=self.id_kind)
+
+    def next_page(self, start: Cursor | None, *, size: int) -> tuple[Cursor | None, bool]:
+        """Where the page of ``size`` rows after ``start`` ends (an index-only scan of its
+        keys), and whether rows follow it; ``None`` when fewer than ``size`` rows are left."""
+        ends = list(self.after(start).values_list(self.ts, "id")[size - 1 : size + 1])
+        if not ends:
+            return None, False
+        return Cursor(ends[0][0], str(ends[0][1])), len(ends) > 1
+
+    def read_ahead(
+        self, start: Cursor | None, *, batch_size: int, limit: int | None
+    ) -> Iterator[tuple[bytes, int]]:
+        """Pages whose ends the caller's connection finds, built by worker connections ahead
+        of the caller, and yielded in key order."""
+        workers = _Workers(READ_AHEAD_WORKERS)
+        # (page being built, where it starts, rows planned), in key order.
+        in_flight: deque[tuple[Future, Cursor | None, int]] = deque()
+        left = limit  # rows not planned yet (None: no limit)
+        more = True  # rows may follow the last page planned
+        sent = 0
+        try:
+            while True:
+                while more and len(in_flight) <= READ_AHEAD_WORKERS:
+                    size = batch_size if left is None else min(batch_size, left)
+                    end, more = self.next_page(start, size=size)
+                    page = self.after(start)
+                    if end is not None:
+                        page = rows_through(
+                            page, end, descending=self.descending, timestamp_field=self.ts
+                        )
+                    # One row over the plan tells that rows came in after the end was found
+                    # (and the LIMIT keeps the planner on the index, its estimate of a key
+                    # range being poor: without it a page can get a JIT-compiled plan).
+                    page = page[: size + 1] if end is not None else page[:size]
+                    in_flight.append((workers.submit(*self.statement(page)), start, size))
                     start = end
-                    exhausted = end is None  # the open-ended page takes what is left
-            if not in_flight:
-                return
-            text, rows, position = in_flight.popleft().result()
-            if not rows:
-                return
-            yield text, rows
-            if not ahead:
-                if rows < size:
+                    if left is not None:
+                        left -= size
+                        more = more and left > 0
+                if not in_flight:
                     return
-                start = parse_cursor(position, id_kind=id_kind)
-    finally:
-        workers.close()
+                future, page_start, planned = in_flight.popleft()
+                text, rows, _ = future.result()
+                if rows > planned:
+                    # Rows committed inside this range after its end was found: read the
+                    # page again, cut at the planned count, and plan again from its end.
+                    for later, _, _ in in_flight:
+                        later.cancel()
+                    in_flight.clear()
+                    text, rows, position = _run_here(
+                        *self.statement(self.after(page_start)[:planned], with_position=True)
+                    )
+                    start = parse_cursor(position, id_kind=self.id_kind)
+                    left = None if limit is None else limit - sent - rows
+                    more = left is None or left > 0
+                if rows:
+                    yield text, rows
+                    sent += rows
+        finally:
+            workers.close()

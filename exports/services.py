@@ -261,7 +261,7 @@ def _export_feed_locked(
         state = RunState(feed=definition.name, cursor_before=start)
         run.cursor_before = start
         run.save(update_fields=["cursor_before"])
-        batch_size = options.batch_size or settings.EXPORT_BATCH_SIZE
+        batch_size = options.batch_size or settings.EXPORT_BATCH_SIZE or sink.default_batch_size
         if isinstance(definition, RowFeed):
             since = None
             if options.lookback_days is not None:

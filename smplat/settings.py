@@ -12,7 +12,22 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+
+class _Env(environ.Env):
+    """django-environ, where a value that does not parse (EXPORT_BATCH_SIZE=ten) names its
+    variable instead of failing with a bare ValueError."""
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except ValueError as exc:
+            kind = getattr(cast, "__name__", "value")
+            raise ImproperlyConfigured(
+                f"{var}={self.ENVIRON.get(var)!r} is not a valid {kind}"
+            ) from exc
+
+
+env = _Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 
@@ -215,8 +230,10 @@ LOGGING = {
 
 # --- Exports --------------------------------------------------------------------------------
 # The export engine (exports/): see README.md "## Exports". Names the runbooks use are kept.
-# Rows per batch: one webhook POST, one S3 object, one cursor checkpoint.
-EXPORT_BATCH_SIZE = env.int("EXPORT_BATCH_SIZE", default=500)
+# Rows per batch: one webhook POST, one S3 object, one cursor checkpoint. Unset, each sink
+# has its own (exports/sinks/): 500 rows a webhook body, 10 000 for stdout, files and S3,
+# which fsync or upload, and checkpoint, once a batch.
+EXPORT_BATCH_SIZE = env.int("EXPORT_BATCH_SIZE", default=None)
 # Rows are read only up to the database's now() minus this lag, so a row whose transaction
 # commits late (with a timestamp older than rows already exported) is not skipped.
 EXPORT_SAFETY_LAG_SECONDS = env.float("EXPORT_SAFETY_LAG_SECONDS", default=5.0)
@@ -228,7 +245,11 @@ EXPORT_RETRY_MAX_DELAY_SECONDS = env.float("EXPORT_RETRY_MAX_DELAY_SECONDS", def
 EXPORT_WEBHOOK_SECRET = env.str("EXPORT_WEBHOOK_SECRET", default="")
 EXPORT_STATUS_TIMEOUT_SECONDS = env.float("EXPORT_STATUS_TIMEOUT_SECONDS", default=5.0)
 EXPORT_PRESIGN_SECONDS = env.int("EXPORT_PRESIGN_SECONDS", default=7 * 24 * 3600)
-if EXPORT_BATCH_SIZE < 1 or EXPORT_RETRY_ATTEMPTS < 1 or EXPORT_SAFETY_LAG_SECONDS < 0:
+if (
+    (EXPORT_BATCH_SIZE is not None and EXPORT_BATCH_SIZE < 1)
+    or EXPORT_RETRY_ATTEMPTS < 1
+    or EXPORT_SAFETY_LAG_SECONDS < 0
+):
     raise ImproperlyConfigured(
         "EXPORT_BATCH_SIZE and EXPORT_RETRY_ATTEMPTS must be >= 1, EXPORT_SAFETY_LAG_SECONDS >= 0"
     )

@@ -14,6 +14,8 @@ class Sink(Protocol):
     acknowledged by the receiver, stored in S3): the engine checkpoints right after."""
 
     name: str
+    # Rows per batch unless --batch-size or EXPORT_BATCH_SIZE say otherwise.
+    default_batch_size: int
 
     def open(self) -> None: ...
 

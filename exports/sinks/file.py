@@ -17,6 +17,8 @@ class FileSink:
     """
 
     name = "file"
+    # Each batch is fsync'ed and checkpointed: small batches would measure the disk.
+    default_batch_size = 10_000
 
     def __init__(self, path: str | os.PathLike, *, format: str = "ndjson"):
         self.path = Path(path)

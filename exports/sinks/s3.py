@@ -19,6 +19,8 @@ class S3Sink:
     """
 
     name = "s3"
+    # One object a batch: about 4.5 MB of follow-ups, not thousands of tiny objects.
+    default_batch_size = 10_000
 
     def __init__(self, uri: str, *, client=None):
         self.root = parse_s3_uri(uri)

@@ -11,6 +11,7 @@ class StdoutSink:
     """NDJSON (or CSV) on standard output, one row a line, flushed per batch (``jq`` friendly)."""
 
     name = "stdout"
+    default_batch_size = 10_000
 
     def __init__(self, *, stream: BinaryIO | None = None, format: str = "ndjson"):
         self.stream = stream or sys.stdout.buffer

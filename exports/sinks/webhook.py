@@ -36,6 +36,8 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
 
 class WebhookSink:
     name = "webhook"
+    # One POST a batch: a body of a few hundred KB, which receivers accept.
+    default_batch_size = 500
 
     def __init__(
         self,

@@ -121,3 +121,11 @@ def test_status_payload_to_a_local_path_with_the_github_run_link(tmp_path, setti
     assert status["workflowUrl"] == "https://github.com/smplat/smplat/actions/runs/1234567890"
     assert status["downloadUrl"] is None and status["rows"] == 2
     assert ExportRun.objects.get().external_url == status["workflowUrl"]
+
+
+def test_s3_batches_default_to_10000_rows_an_object(s3):
+    make_follow_ups(10_001, per_timestamp=3)
+    export_to_s3(s3)
+
+    keys = objects(s3, "landing/")
+    assert sorted(len(body(s3, key).splitlines()) for key in keys) == [1, 10_000]

@@ -7,12 +7,13 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from exports.models import ExportRun
-from tests.exports.conftest import expected_order, make_follow_ups
+from tests.exports.conftest import BASE_TIME, expected_order, make_follow_ups
 
 pytestmark = pytest.mark.django_db
 
@@ -218,3 +219,18 @@ def test_failure_messages_do_not_reveal_the_webhook_path(tmp_path, settings):
         )
     assert "secret-token" not in str(caught.value)
     assert "secret-token" not in ExportRun.objects.get().error
+
+
+def test_batches_default_to_500_rows_a_post_unless_export_batch_size_says(
+    httpserver, tmp_path, settings
+):
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    make_follow_ups(501)
+    export(httpserver, tmp_path)
+    assert [len(json.loads(r.data)["followUps"]) for r in posted(httpserver)] == [500, 1]
+
+    httpserver.clear_log()
+    make_follow_ups(250, start=BASE_TIME + timedelta(days=1))
+    settings.EXPORT_BATCH_SIZE = 100
+    export(httpserver, tmp_path)
+    assert [len(json.loads(r.data)["followUps"]) for r in posted(httpserver)] == [100, 100, 50]

@@ -75,6 +75,21 @@ def test_a_mistyped_boolean_fails_instead_of_meaning_false():
     assert "DEBUG='ture' is not a boolean" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("EXPORT_BATCH_SIZE", "ten", "EXPORT_BATCH_SIZE='ten' is not a valid int"),
+        ("EXPORT_BATCH_SIZE", "0", "EXPORT_BATCH_SIZE and EXPORT_RETRY_ATTEMPTS must be >= 1"),
+        ("EXPORT_SAFETY_LAG_SECONDS", "soon", "EXPORT_SAFETY_LAG_SECONDS='soon' is not a valid"),
+    ],
+)
+def test_a_number_that_does_not_parse_names_its_variable(name, value, message):
+    env = _clean_env(DEBUG="true", DATABASE_URL="postgres://nobody@127.0.0.1:1/none")
+    result = _manage("check", env={**env, name: value})
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
 def test_a_non_postgres_database_url_is_refused():
     env = _clean_env(DEBUG="true", DATABASE_URL="sqlite:///db.sqlite3")
     result = _manage("check", env=env)

@@ -104,7 +104,10 @@ class ExportCommand(BaseCommand):
         )
         parser.add_argument("--cursor-store-uri", help="s3://bucket/key of the s3 store")
         parser.add_argument(
-            "--batch-size", type=positive_int, help="rows per batch (default EXPORT_BATCH_SIZE)"
+            "--batch-size",
+            type=positive_int,
+            help="rows per batch (default EXPORT_BATCH_SIZE, else 500 for webhooks, 10000 for"
+            " the other sinks)",
         )
         parser.add_argument(
             "--trigger", choices=ExportRun.Trigger.values, default=ExportRun.Trigger.SCHEDULE

@@ -31,9 +31,6 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "latest.json"
 SMALL_SCALE = 1_000
-# Rows per batch of the exporter runs (--batch-size): a file sink fsyncs and checkpoints per
-# batch, so the default of 500 (sized for webhook bodies) would measure fsyncs.
-EXPORT_BATCH = 10_000
 # Export files go to a private TemporaryDirectory on the tmpfs when there is one.
 TMPFS = Path("/dev/shm")  # noqa: S108
 # Each side of an export comparison runs this many times, alternating with the other; the
@@ -214,7 +211,7 @@ def measure_export(scale: int, workdir: Path) -> dict:
     """1 and 3: the exporter command against COPY, and its peak RSS at two sizes.
 
     The command runs as cron or CI runs it, a process of its own with the file sink, a file
-    cursor store and ``--batch-size EXPORT_BATCH``; timed from outside (the whole process,
+    cursor store and its default batch size; timed from outside (the whole process,
     interpreter and Django start included) and from its ``ExportRun`` (the run itself).
     Ceiling and command alternate ``ROUNDS`` times, and the fastest of each counts.
     """
@@ -222,6 +219,7 @@ def measure_export(scale: int, workdir: Path) -> dict:
 
     from exports.engine import high_water_mark
     from exports.models import ExportRun
+    from exports.sinks import FileSink
     from reports.models import GuardrailFollowUp
     from reports.rows import FOLLOW_UP_COLUMNS, FOLLOW_UP_JSON_SQL, follow_up_row
     from smplat.cursors import format_timestamp
@@ -250,8 +248,6 @@ def measure_export(scale: int, workdir: Path) -> dict:
             "file",
             "--cursor-store-path",
             str(workdir / f"cursor-{limit or 'all'}-{run}.json"),
-            "--batch-size",
-            str(EXPORT_BATCH),
             "--verbosity",
             "0",
         ]
@@ -307,7 +303,7 @@ def measure_export(scale: int, workdir: Path) -> dict:
     return {
         "export": {
             "rows": rows_total,
-            "batch_size": EXPORT_BATCH,
+            "batch_size": FileSink.default_batch_size,
             "file_system": "tmpfs" if workdir.parent == TMPFS else "disk",
             "exporter_seconds": round(wall, 3),
             "exporter_rows_per_s": round(rows_total / wall),

@@ -30,3 +30,6 @@ for _name in list(globals()):
     if _name.endswith(("_STATUS_URL", "_STATUS_S3_URI", "_SLACK_WEBHOOK", "_TRIGGER_URL")):
         globals()[_name] = ""
 EXPORT_SAFETY_LAG_SECONDS = 5.0
+# The exporter runs with its sink's default batch size (10 000 rows for a file), whatever
+# a local .env says.
+EXPORT_BATCH_SIZE = None

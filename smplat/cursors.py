@@ -26,6 +26,7 @@ from django.db.models.expressions import RawSQL
 from django.utils.dateparse import parse_datetime
 
 SEPARATOR = "~"
+BIGINT_MAX = 2**63 - 1
 
 
 class InvalidCursor(ValueError):
@@ -60,7 +61,11 @@ def parse_timestamp(text: str) -> datetime:
         raise InvalidCursor(f"{text!r} is not an ISO-8601 timestamp")
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)  # a naive timestamp is read as UTC, as documented
-    return value
+    try:
+        # In UTC: PostgreSQL refuses offsets beyond 15:59 that Python accepts (up to 23:59).
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+01:00 is before Python's first instant
+        raise InvalidCursor(f"{text!r} is out of range") from exc
 
 
 def parse_cursor(text: str, *, id_kind: type = uuid.UUID) -> Cursor:
@@ -76,10 +81,12 @@ def parse_cursor(text: str, *, id_kind: type = uuid.UUID) -> Cursor:
     if not sep:
         return Cursor(timestamp)
     try:
-        row_id = str(id_kind(raw_id))
+        row_id = id_kind(raw_id)
     except (ValueError, TypeError) as exc:
         raise InvalidCursor(f"{raw_id!r} is not a valid row id in a cursor") from exc
-    return Cursor(timestamp, row_id)
+    if id_kind is int and not 0 <= row_id <= BIGINT_MAX:  # ids are bigserial
+        raise InvalidCursor(f"{raw_id!r} is not a valid row id in a cursor")
+    return Cursor(timestamp, str(row_id))
 
 
 def _keyset(

@@ -151,6 +151,13 @@ _SEGMENT_FIELDS = {
 }
 
 
+# Experiment assignments are short identifiers and labels. The caps keep a row within what
+# PostgreSQL indexes (a btree entry holds at most about 2.7 kB: slug and variant are
+# indexed) and an event's segments within the smallint ``position``.
+SEGMENTS_PER_EVENT_MAX = 100
+SEGMENT_TEXT_MAX = 200
+
+
 def pricing_segments_parse(raw: Any) -> list[dict[str, Any]]:
     """Validate ``metadata.pricing_experiment_segment`` (an object or a list of them).
 
@@ -160,6 +167,14 @@ def pricing_segments_parse(raw: Any) -> list[dict[str, Any]]:
     if raw is None:
         return []
     entries = raw if isinstance(raw, list) else [raw]
+    if len(entries) > SEGMENTS_PER_EVENT_MAX:
+        raise ValidationError(
+            {
+                "metadata.pricing_experiment_segment": (
+                    f"at most {SEGMENTS_PER_EVENT_MAX} experiments per event"
+                )
+            }
+        )
     parsed = []
     for index, entry in enumerate(entries):
         where = (
@@ -179,6 +194,10 @@ def pricing_segments_parse(raw: Any) -> list[dict[str, Any]]:
                     raise ValidationError({f"{where}.{camel}": "must be true or false"})
             elif value is not None and not isinstance(value, str):
                 raise ValidationError({f"{where}.{camel}": "must be a string"})
+            elif value is not None and len(value) > SEGMENT_TEXT_MAX:
+                raise ValidationError(
+                    {f"{where}.{camel}": f"at most {SEGMENT_TEXT_MAX} characters"}
+                )
             row[column] = value
         for required in ("slug", "variant_key"):
             if not row[required]:

@@ -104,6 +104,7 @@ def test_provider_filter(api_client):
     [
         ({"cursor": "yesterday"}, "cursor"),
         ({"cursor": "2026-01-22T04:00:00Z~not-a-uuid"}, "cursor"),
+        ({"cursor": "0001-01-01T00:00:00+01:00"}, "cursor"),  # before Python's first instant
         ({"limit": "0"}, "limit"),
         ({"limit": "501"}, "limit"),
         ({"limit": "ten"}, "limit"),
@@ -115,6 +116,19 @@ def test_bad_query_parameters_are_a_400_naming_the_parameter(api_client, params,
     response = api_client.get(URL, params)
     assert response.status_code == 400
     assert field in response.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize(
+    ("cursor", "rows"),
+    [("2026-01-22T05:00:00+20:00", 3), ("2026-01-21T11:30:00-16:30", 0)],
+)
+def test_a_cursor_offset_postgresql_refuses_is_read_in_utc(api_client, cursor, rows):
+    """Python accepts offsets up to 23:59, PostgreSQL only up to 15:59: the cursor is read
+    in UTC (09:00 and 04:00 UTC, before and at the rows' 04:00)."""
+    _make(3)
+    response = api_client.get(URL, {"cursor": cursor})
+    assert response.status_code == 200
+    assert len(response.json()["followUps"]) == rows
 
 
 def test_recording_a_follow_up_returns_the_row_and_it_joins_the_timeline(api_client):

@@ -134,6 +134,24 @@ def test_completing_every_task_completes_the_journey(api_client):
             },
             "metadata.pricing_experiment_segment.isControl",
         ),
+        (  # longer than an index entry may be: refused, not a database error
+            {
+                "orderId": str(uuid.uuid4()),
+                "eventType": "x",
+                "metadata": {"pricing_experiment_segment": dict(SPRING, slug="s" * 3000)},
+            },
+            "metadata.pricing_experiment_segment.slug",
+        ),
+        (  # 33 000 would still fit in a 1 MiB body, and not in an event's positions
+            {
+                "orderId": str(uuid.uuid4()),
+                "eventType": "x",
+                "metadata": {
+                    "pricing_experiment_segment": [{"slug": "s", "variantKey": "v"}] * 101
+                },
+            },
+            "metadata.pricing_experiment_segment",
+        ),
     ],
 )
 def test_a_refused_onboarding_event_leaves_no_journey_and_no_event(api_client, body, field):
@@ -276,6 +294,8 @@ def test_csv_cells_that_would_run_as_formulas_are_neutralised(api_client):
     [
         {"limit": "501"},
         {"cursor": "2026-01-01T00:00:00Z~abc"},
+        {"cursor": "2026-01-01T00:00:00Z~9223372036854775808"},  # beyond bigint
+        {"cursor": "2026-01-01T00:00:00Z~-1"},
         {"format": "xml"},
         {"isControl": "maybe"},
         {"since": "soon"},

@@ -115,8 +115,10 @@ class SegmentFilterForm(forms.Form):
             variant_key=data["variant"].strip() or None,
             is_control={"control": True, "variant": False}.get(data["control"]),
             since=_day_start(data["date_from"]),
-            # "To" is inclusive: rows before the start of the next day.
-            until=_day_start(data["date_to"] + timedelta(days=1)) if data["date_to"] else None,
+            # "To" is inclusive: rows before the start of the next day (none after the last).
+            until=_day_start(data["date_to"] + timedelta(days=1))
+            if data["date_to"] and data["date_to"] < date.max
+            else None,
         )
 
     def query_string(self) -> str:

@@ -299,6 +299,14 @@ def test_csv_without_filters_holds_every_row(seeded, alice):
     assert len(rows) == PricingExperimentSegment.objects.count()
 
 
+def test_the_last_calendar_day_as_to_date_means_no_upper_bound(seeded, alice):
+    query = {"date_from": "0001-01-01", "date_to": "9999-12-31"}
+    page = _client(alice).get(PAGE, query)
+    assert page.status_code == 200 and 'role="alert"' not in _text(page)
+    rows = _csv_rows(_client(alice).get(CSV_URL, query))
+    assert len(rows) == PricingExperimentSegment.objects.count()
+
+
 def test_csv_neutralises_cells_a_spreadsheet_would_run(alice, empty_tables):
     services.onboarding_event_record(
         order_id=uuid.uuid4(),

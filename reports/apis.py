@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from exports.models import Feed
 from reports import selectors, services
 from reports.downloads import DownloadFailed, DownloadUnavailable, latest_artifact
-from reports.health import forget_status
+from reports.health import DOWNLOAD_PERMISSIONS, forget_status
 from reports.models import GuardrailFollowUp
 from reports.rows import follow_up_row
 from smplat.api.params import (
@@ -53,6 +53,11 @@ class FollowUpRowSerializer(serializers.Serializer):
 
 class FollowUpListApi(APIView):
     """The guardrail follow-up timeline (GET) and recording a follow-up (POST)."""
+
+    staff_permissions = {
+        "GET": ("reports.view_guardrailfollowup",),
+        "POST": ("reports.add_guardrailfollowup",),
+    }
 
     class FilterSerializer(StrictQuerySerializer):
         providerId = StrictCharField(required=False, max_length=200)
@@ -118,6 +123,8 @@ class FollowUpListApi(APIView):
 
 class AutomationStatusHistoryApi(APIView):
     """Provider automation runs, with the guardrail workflow summary embedded."""
+
+    staff_permissions = {"GET": ("reports.view_providerautomationrun",)}
 
     class FilterSerializer(StrictQuerySerializer):
         kind = serializers.ChoiceField(choices=["alert", "replay"], required=False)
@@ -218,6 +225,14 @@ ARTIFACT_RESPONSE = {
 class GuardrailFollowUpExportApi(StaffSessionApi):
     """Download the latest follow-up export (GET) or run the export now (POST)."""
 
+    staff_permissions = {
+        "GET": DOWNLOAD_PERMISSIONS[Feed.GUARDRAIL_FOLLOWUPS],
+        "POST": (
+            "exports.view_exportrun",
+            "exports.add_exportrun",
+        ),
+    }
+
     @extend_schema(responses=ARTIFACT_RESPONSE, summary="Download the latest follow-up NDJSON")
     def get(self, request):
         return _stream_artifact(Feed.GUARDRAIL_FOLLOWUPS, "guardrail-followups-latest.ndjson")
@@ -240,8 +255,6 @@ class GuardrailFollowUpExportApi(StaffSessionApi):
         summary="Run the follow-up export now",
     )
     def post(self, request):
-        if not request.user.has_perm("exports.add_exportrun"):
-            raise exceptions.PermissionDenied("You may not start exports.")
         try:
             result = services.export_run_now(
                 feed=Feed.GUARDRAIL_FOLLOWUPS, requested_by=request.user
@@ -262,12 +275,16 @@ class GuardrailFollowUpExportApi(StaffSessionApi):
 
 
 class QuickOrderExportDownloadApi(StaffSessionApi):
+    staff_permissions = {"GET": DOWNLOAD_PERMISSIONS[Feed.QUICK_ORDER_TELEMETRY]}
+
     @extend_schema(responses=ARTIFACT_RESPONSE, summary="Download the latest quick-order NDJSON")
     def get(self, request):
         return _stream_artifact(Feed.QUICK_ORDER_TELEMETRY, "quick-order-events-latest.ndjson")
 
 
 class GuardrailWorkflowExportDownloadApi(StaffSessionApi):
+    staff_permissions = {"GET": DOWNLOAD_PERMISSIONS[Feed.GUARDRAIL_WORKFLOW_TELEMETRY]}
+
     @extend_schema(
         responses=ARTIFACT_RESPONSE, summary="Download the latest guardrail workflow NDJSON"
     )

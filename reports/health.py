@@ -41,7 +41,24 @@ DOWNLOAD_ROUTES: dict[str, str] = {
     Feed.QUICK_ORDER_TELEMETRY: "quick-order-export",
     Feed.GUARDRAIL_WORKFLOW_TELEMETRY: "guardrail-workflow-export-download",
 }
+# What a staff user needs to download a feed's latest artifact: the run history and the
+# rows themselves (the proxies in reports/apis.py check the same; a card shows its download
+# button only to those holding them).
+DOWNLOAD_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    Feed.GUARDRAIL_FOLLOWUPS: ("exports.view_exportrun", "reports.view_guardrailfollowup"),
+    Feed.QUICK_ORDER_TELEMETRY: ("exports.view_exportrun", "telemetry.view_quickorderevent"),
+    Feed.GUARDRAIL_WORKFLOW_TELEMETRY: (
+        "exports.view_exportrun",
+        "telemetry.view_guardrailworkflowevent",
+    ),
+}
 SPARKLINE_RUNS = 24
+
+
+def downloadable_feeds(user) -> set[str]:
+    """The feeds whose latest artifact ``user`` may download."""
+    return {feed for feed, needed in DOWNLOAD_PERMISSIONS.items() if user.has_perms(needed)}
+
 
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="export-status")
 
@@ -147,6 +164,10 @@ class FeedCard:
         if isinstance(candidate, str) and candidate.startswith(("https://", "http://")):
             return candidate
         return None
+
+    @property
+    def download_route(self) -> str | None:
+        return DOWNLOAD_ROUTES.get(self.feed)
 
     @property
     def download_available(self) -> bool:

@@ -120,6 +120,7 @@ def _page_context(request, *, follow_up_form: FollowUpForm | None = None) -> dic
         "follow_up_form": follow_up_form or FollowUpForm(),
         "can_run": request.user.has_perm(RUN_PERMISSION),
         "can_record": request.user.has_perm(RECORD_PERMISSION),
+        "downloadable": health.downloadable_feeds(request.user),
     }
 
 
@@ -162,7 +163,11 @@ def _render_card(request, feed: str, *, refresh: bool = False, status: int = 200
     return render(
         request,
         "reports/snippets/export_card.html",
-        {"card": card, "can_run": request.user.has_perm(RUN_PERMISSION)},
+        {
+            "card": card,
+            "can_run": request.user.has_perm(RUN_PERMISSION),
+            "downloadable": health.downloadable_feeds(request.user),
+        },
         status=status,
     )
 

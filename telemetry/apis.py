@@ -37,6 +37,8 @@ from telemetry.rows import (
 class QuickOrderCaptureApi(APIView):
     """Append a quick-order funnel event to the rolling window of the newest 5 000."""
 
+    staff_permissions = {"POST": ("telemetry.add_quickorderevent",)}
+
     class InputSerializer(StrictBodySerializer):
         eventName = serializers.ChoiceField(choices=QUICK_ORDER_EVENT_NAMES)
         sessionId = StrictCharField(max_length=200, required=False, allow_null=True)
@@ -90,6 +92,8 @@ class GuardrailContextSerializer(StrictBodySerializer):
 
 class TelemetryCaptureApi(APIView):
     """Generic capture: ``guardrail.workflow`` events go to the guardrail workflow window."""
+
+    staff_permissions = {"POST": ("telemetry.add_guardrailworkflowevent",)}
 
     class InputSerializer(StrictBodySerializer):
         name = serializers.ChoiceField(
@@ -167,6 +171,8 @@ NDJSON_RESPONSE = OpenApiResponse(
 
 
 class QuickOrderExportApi(APIView):
+    staff_permissions = {"GET": ("telemetry.view_quickorderevent",)}
+
     @extend_schema(
         parameters=[WindowExportFilter],
         responses={(200, "application/x-ndjson"): NDJSON_RESPONSE, **error_responses(400, 404)},
@@ -179,6 +185,8 @@ class QuickOrderExportApi(APIView):
 
 
 class GuardrailWorkflowExportApi(APIView):
+    staff_permissions = {"GET": ("telemetry.view_guardrailworkflowevent",)}
+
     @extend_schema(
         parameters=[WindowExportFilter],
         responses={(200, "application/x-ndjson"): NDJSON_RESPONSE, **error_responses(400, 404)},
@@ -194,6 +202,8 @@ class GuardrailWorkflowExportApi(APIView):
 
 
 class OfferEventCreateApi(APIView):
+    staff_permissions = {"POST": ("telemetry.add_checkoutofferevent",)}
+
     class InputSerializer(StrictBodySerializer):
         offerSlug = StrictCharField(max_length=200, validators=[validate_slug])
         eventType = serializers.ChoiceField(choices=CheckoutOfferEvent.EventType.values)
@@ -262,6 +272,8 @@ class JourneySerializer(serializers.Serializer):
 class OnboardingEventCreateApi(APIView):
     """Validate an onboarding event, toggle the journey's task, append the event."""
 
+    staff_permissions = {"POST": ("telemetry.add_onboardingjourneyevent",)}
+
     class InputSerializer(StrictBodySerializer):
         orderId = StrictUUIDField()
         orderNumber = StrictCharField(max_length=100, required=False, allow_null=True)
@@ -299,6 +311,8 @@ class OnboardingEventCreateApi(APIView):
 
 
 class OrderOnboardingApi(APIView):
+    staff_permissions = {"GET": ("telemetry.view_onboardingjourney",)}
+
     @extend_schema(
         responses={200: JourneySerializer, **error_responses(404)},
         summary="An order's onboarding journey, checklist and recent events",
@@ -315,6 +329,8 @@ class OrderOnboardingApi(APIView):
 
 class ExperimentEventsApi(APIView):
     """One row per recorded pricing experiment; JSON pages or CSV with the data-lake columns."""
+
+    staff_permissions = {"GET": ("telemetry.view_pricingexperimentsegment",)}
 
     class FilterSerializer(StrictQuerySerializer):
         limit = serializers.IntegerField(

@@ -5,6 +5,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
@@ -105,6 +106,29 @@ def test_a_status_payload_fills_the_card(client, alice, status_server, settings)
     assert "badge-fresh" in card
     assert "Download latest NDJSON" in card
     assert 'href="https://github.com/smplat/smplat/actions/runs/1234567890"' in card
+
+
+def test_the_download_button_shows_only_to_staff_who_may_download(
+    client, bob, status_server, settings
+):
+    """Bob may see the page (runs and follow-ups) but not the quick-order events: the
+    quick-order card offers him no download that its proxy would refuse."""
+    for name, feed in (("GUARDRAIL", "guardrail"), ("QUICK_ORDER", "quick-order")):
+        status_server.expect_request(f"/{feed}-status.json").respond_with_json(
+            {"downloadUrl": status_server.url_for(f"/{feed}.ndjson"), "rows": 1}
+        )
+        setattr(
+            settings, f"{name}_EXPORT_STATUS_URL", status_server.url_for(f"/{feed}-status.json")
+        )
+    bob.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_exportrun", "view_guardrailfollowup"])
+    )
+    client.force_login(bob)
+    html = client.get(URL).content.decode()
+
+    assert 'href="/api/reporting/guardrail-followups/export"' in _card(html, "guardrail_followups")
+    assert "Download latest NDJSON" not in _card(html, "quick_order_telemetry")
+    assert client.get("/api/reporting/quick-order-export").status_code == 403
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """Key authentication beside staff sessions, and one JSON error shape for every failure."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import path
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -9,6 +10,11 @@ from rest_framework.views import APIView
 
 
 class EchoApi(APIView):
+    staff_permissions = {
+        "GET": ("reports.view_guardrailfollowup",),
+        "POST": ("reports.view_guardrailfollowup",),
+    }
+
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=20)
         count = serializers.IntegerField(min_value=1)
@@ -22,6 +28,13 @@ class EchoApi(APIView):
         return Response(serializer.validated_data, status=201)
 
 
+class UndeclaredApi(APIView):
+    """Names no staff permissions: open to the API key only."""
+
+    def get(self, request):
+        return Response({"caller": str(request.user)})
+
+
 class BrokenApi(APIView):
     def get(self, request):
         raise RuntimeError("a bug, not the client's fault")
@@ -29,6 +42,7 @@ class BrokenApi(APIView):
 
 urlpatterns = [
     path("api/test/echo", EchoApi.as_view()),
+    path("api/test/undeclared", UndeclaredApi.as_view()),
     path("api/test/broken", BrokenApi.as_view()),
 ]
 handler404 = "smplat.api.exceptions.handler404"
@@ -97,6 +111,22 @@ def test_staff_session_is_accepted_and_charlie_is_refused(alice, charlie):
 
     client.force_login(charlie)
     _assert_error(client.get("/api/test/echo"), 403, "permission_denied")
+
+
+def test_staff_need_the_permissions_the_route_names(bob):
+    """The data's view permission, as on the operator pages: being staff is not enough."""
+    client = APIClient()
+    client.force_login(bob)
+    _assert_error(client.get("/api/test/echo"), 403, "permission_denied")
+
+    bob.user_permissions.add(Permission.objects.get(codename="view_guardrailfollowup"))
+    bob = type(bob).objects.get(pk=bob.pk)  # permissions are cached on the instance
+    client.force_login(bob)
+    assert client.get("/api/test/echo").json() == {"caller": "bob"}
+    # A route that names no staff permission is for the API key only.
+    _assert_error(client.get("/api/test/undeclared"), 403, "permission_denied")
+    response = APIClient().get("/api/test/undeclared", HTTP_AUTHORIZATION=f"Bearer {KEY}")
+    assert response.status_code == 200
 
 
 def test_staff_session_posts_need_the_csrf_token(alice):

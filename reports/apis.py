@@ -14,7 +14,7 @@ from exports.models import Feed
 from reports import selectors, services
 from reports.downloads import DownloadFailed, DownloadUnavailable, latest_artifact
 from reports.health import DOWNLOAD_PERMISSIONS, forget_status
-from reports.models import GuardrailFollowUp
+from reports.models import LINK_VALIDATOR, GuardrailFollowUp
 from reports.rows import follow_up_row
 from smplat.api.params import (
     CursorField,
@@ -77,7 +77,11 @@ class FollowUpListApi(APIView):
         )
         # Rendered as a link in Slack and on the pages: only http(s), never javascript: URLs.
         conversionHref = serializers.URLField(
-            max_length=2000, required=False, allow_null=True, allow_blank=True
+            max_length=2000,
+            required=False,
+            allow_null=True,
+            allow_blank=True,
+            validators=[LINK_VALIDATOR],
         )
 
     class OutputSerializer(serializers.Serializer):

@@ -1,8 +1,11 @@
 import uuid
 
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+LINK_VALIDATOR = URLValidator(schemes=["http", "https"])
 
 
 class GuardrailFollowUp(models.Model):
@@ -24,7 +27,9 @@ class GuardrailFollowUp(models.Model):
     platform_context_type = models.TextField(null=True, blank=True)
     # NULL means the operator looked at the "Live conversion snapshot", not a historical slice.
     conversion_cursor = models.TextField(null=True, blank=True)
-    conversion_href = models.TextField(null=True, blank=True)
+    # Shown as a link on the pages and in Slack: web addresses only (no javascript: URLs),
+    # whichever way the row comes in (API, operator form, the admin).
+    conversion_href = models.TextField(null=True, blank=True, validators=[LINK_VALIDATOR])
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

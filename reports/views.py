@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from exports.models import Feed
 from reports import health, selectors, services
 from reports.comparison import funnel_comparison
-from reports.models import GuardrailFollowUp
+from reports.models import LINK_VALIDATOR, GuardrailFollowUp
 from smplat.cursors import InvalidCursor, parse_cursor
 from telemetry.selectors import quick_order_funnel
 
@@ -89,7 +89,11 @@ class FollowUpForm(forms.Form):
         help_text="Empty means the live conversion snapshot.",
     )
     conversion_href = forms.URLField(
-        label="Conversion link", required=False, max_length=2000, assume_scheme="https"
+        label="Conversion link",
+        required=False,
+        max_length=2000,
+        assume_scheme="https",
+        validators=[LINK_VALIDATOR],
     )
 
 

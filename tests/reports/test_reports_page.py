@@ -339,6 +339,40 @@ def test_a_bad_follow_up_form_shows_errors_and_stores_nothing(client, alice):
     assert response.content.decode().count('class="errorlist') >= 3
 
 
+@pytest.mark.parametrize("href", ["javascript:alert(document.cookie)", "ftp://example.org/x"])
+def test_the_admin_refuses_a_conversion_link_that_is_not_a_web_address(client, alice, href):
+    client.force_login(alice)
+    response = client.post(
+        "/admin/reports/guardrailfollowup/add/",
+        {
+            "provider_id": "prov-1",
+            "provider_name": "Provider",
+            "action": "pause",
+            "conversion_href": href,
+            "created_at_0": "2026-11-22",
+            "created_at_1": "04:00:00",
+        },
+    )
+    assert response.status_code == 200  # the form again, with its error
+    assert "Enter a valid URL." in response.content.decode()
+    assert not GuardrailFollowUp.objects.exists()
+
+
+def test_a_stored_link_that_is_not_a_web_address_is_shown_as_text(client, alice):
+    """Rows written before the validation, or by SQL, are not rendered as links."""
+    GuardrailFollowUp.objects.create(
+        provider_id="prov-1",
+        provider_name="Provider",
+        action="pause",
+        conversion_cursor="slice-7",
+        conversion_href="javascript:alert(document.cookie)",
+    )
+    client.force_login(alice)
+    html = client.get(URL).content.decode()
+    assert "slice-7" in html
+    assert "javascript:" not in html
+
+
 def test_the_follow_up_form_needs_csrf(alice):
     from django.test import Client
 

@@ -1,0 +1,17 @@
+"""Template filters of the operator pages."""
+
+from urllib.parse import urlsplit
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def web_link(value: object) -> str:
+    """``value`` when it is an http(s) address, else "": a link stored before the model
+    validated it (or written to the database directly) is shown as text, never as a
+    javascript: or data: link."""
+    if isinstance(value, str) and urlsplit(value.strip()).scheme.lower() in {"http", "https"}:
+        return value
+    return ""

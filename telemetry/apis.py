@@ -305,9 +305,13 @@ class OnboardingEventCreateApi(APIView):
             completed=data.get("completed"),
             metadata=data.get("metadata"),
         )
+        # The event as recorded: under concurrent writers it may already be older than the
+        # journey's 20 most recent events.
         journey = selectors.onboarding_journey_detail(order_id=data["orderId"])
-        created = next(e for e in journey["recentEvents"] if e["eventId"] == str(event.id))
-        return Response({"event": created, "journey": journey}, status=status.HTTP_201_CREATED)
+        return Response(
+            {"event": selectors.journey_event_row(event), "journey": journey},
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class OrderOnboardingApi(APIView):

@@ -20,6 +20,7 @@ from smplat.textpages import text_pages
 from telemetry.models import (
     GuardrailWorkflowEvent,
     OnboardingJourney,
+    OnboardingJourneyEvent,
     PricingExperimentSegment,
     PricingExperimentSegmentCount,
     QuickOrderEvent,
@@ -248,16 +249,18 @@ def onboarding_journey_detail(*, order_id: uuid.UUID, recent_events: int = 20) -
             }
             for task in tasks
         ],
-        "recentEvents": [
-            {
-                "eventId": str(event.id),
-                "eventType": event.event_type,
-                "taskKey": event.task_key,
-                "metadata": event.metadata,
-                "recordedAt": format_timestamp(event.recorded_at),
-            }
-            for event in events
-        ],
+        "recentEvents": [journey_event_row(event) for event in events],
+    }
+
+
+def journey_event_row(event: OnboardingJourneyEvent) -> dict:
+    """An onboarding event as the API shows it."""
+    return {
+        "eventId": str(event.id),
+        "eventType": event.event_type,
+        "taskKey": event.task_key,
+        "metadata": event.metadata,
+        "recordedAt": format_timestamp(event.recorded_at),
     }
 
 

@@ -324,3 +324,22 @@ def test_offer_events_are_recorded_and_validated(api_client):
     )
     assert bad.status_code == 400 and "eventType" in bad.json()["error"]["fields"]
     assert CheckoutOfferEvent.objects.count() == 1
+
+
+def test_the_recorded_event_is_returned_even_when_newer_ones_fill_the_recent_list(api_client):
+    """20 events already newer than this one (written meanwhile, or backfilled ahead)."""
+    order_id = uuid.uuid4()
+    later = datetime.now(UTC) + timedelta(hours=1)
+    for index in range(21):
+        onboarding_event_record(
+            order_id=order_id, event_type="note", recorded_at=later + timedelta(seconds=index)
+        )
+
+    response = api_client.post(
+        EVENTS_URL, {"orderId": str(order_id), "eventType": "journey_started"}, format="json"
+    )
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["event"]["eventType"] == "journey_started"
+    assert body["event"]["eventId"] not in {e["eventId"] for e in body["journey"]["recentEvents"]}

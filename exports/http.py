@@ -68,24 +68,39 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 
 def redact(url: str) -> str:
-    """The scheme and host only: webhook paths (Slack's above all) carry secrets."""
+    """The scheme, host and port only: webhook paths (Slack's above all), queries and
+    ``user:password@`` carry secrets."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}/..." if parts.netloc else "<url>"
+    host = parts.hostname
+    if not host:
+        return "<url>"
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # a port that is not a number
+        port = ""
+    return f"{parts.scheme}://{host}{port}/..."
 
 
 def _scrub(text: str, url: str) -> str:
-    """requests puts the URL's path in its messages; a webhook's path can be its secret."""
+    """requests puts the URL in its messages, and a receiver may echo its path in an error
+    body; a webhook's path, query and credentials can be its secret."""
     parts = urlsplit(url)
-    for secret in (url, parts.path + ("?" + parts.query if parts.query else ""), parts.path):
+    secrets = [url, parts.path + ("?" + parts.query if parts.query else ""), parts.path]
+    secrets += [parts.query, parts.password or ""]
+    if "@" in parts.netloc:
+        secrets += [parts.netloc, parts.netloc.rpartition("@")[0]]
+    for secret in sorted(secrets, key=len, reverse=True):
         if len(secret) > 1:
-            text = text.replace(secret, "/...")
+            text = text.replace(secret, "...")
     return text
 
 
-def _describe(response: requests.Response) -> str:
+def _describe(response: requests.Response, url: str) -> str:
     body = response.text[:200].strip() if response.content else ""
     text = f"{response.status_code} {response.reason}"
-    return f"{text}: {body}" if body else text
+    return f"{text}: {_scrub(body, url)}" if body else text
 
 
 def request_with_retries(
@@ -131,7 +146,7 @@ def request_with_retries(
             status = response.status_code
             if 200 <= status < 300 or status in accept_statuses:
                 return response
-            reason = _describe(response)
+            reason = _describe(response, url)
             response.close()
             if status == 429 or status >= 500:
                 wait = retry_after_seconds(response.headers.get("Retry-After"))

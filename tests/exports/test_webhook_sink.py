@@ -221,6 +221,38 @@ def test_failure_messages_do_not_reveal_the_webhook_path(tmp_path, settings):
     assert "secret-token" not in ExportRun.objects.get().error
 
 
+def test_credentials_and_an_echoed_path_stay_out_of_logs_errors_and_the_run(
+    httpserver, settings, caplog
+):
+    """user:password@ in the URL, and a receiver whose 404 body names the path it got."""
+    settings.EXPORT_RETRY_ATTEMPTS = 2
+    httpserver.expect_ordered_request("/hooks/T00/SECRETPATH", method="POST").respond_with_data(
+        "upstream down", status=503
+    )
+    httpserver.expect_ordered_request("/hooks/T00/SECRETPATH", method="POST").respond_with_data(
+        "<pre>Cannot POST /hooks/T00/SECRETPATH?token=QTOKEN</pre>", status=404
+    )
+    url = httpserver.url_for("/hooks/T00/SECRETPATH?token=QTOKEN").replace(
+        "http://", "http://exporter:S3CRETPASS@"
+    )
+    make_follow_ups(1)
+    with pytest.raises(CommandError) as caught:
+        call_command(
+            "export_guardrail_followups",
+            "--sink",
+            "webhook",
+            "--webhook-url",
+            url,
+            stderr=open("/dev/null", "w"),  # noqa: SIM115
+        )
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("exports")]
+    said = [str(caught.value), ExportRun.objects.get().error, *ours]
+    assert ours  # the retry was logged
+    assert "404" in said[0] and "Cannot POST" in said[0]  # still says what happened
+    for secret in ("S3CRETPASS", "exporter:", "SECRETPATH", "QTOKEN"):
+        assert not any(secret in text for text in said), secret
+
+
 def test_batches_default_to_500_rows_a_post_unless_export_batch_size_says(
     httpserver, tmp_path, settings
 ):

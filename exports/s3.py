@@ -4,6 +4,8 @@ code talks to AWS or to any S3-compatible endpoint (moto's server in the tests).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -12,6 +14,27 @@ from django.conf import settings
 
 class InvalidS3Uri(ValueError):
     pass
+
+
+class S3Failed(Exception):
+    """An S3 call failed (no such bucket, no credentials, endpoint unreachable, ...): one
+    line saying what was attempted and what S3 answered."""
+
+
+@contextmanager
+def s3_errors(attempted: str) -> Iterator[None]:
+    """botocore's and boto3's errors inside as ``S3Failed("<attempted> failed: <why>")``."""
+    from boto3.exceptions import Boto3Error
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        why = " ".join(filter(None, [error.get("Code"), error.get("Message")])) or str(exc)
+        raise S3Failed(f"{attempted} failed: {why}") from exc
+    except (BotoCoreError, Boto3Error) as exc:
+        raise S3Failed(f"{attempted} failed: {exc}") from exc
 
 
 @dataclass(frozen=True)

@@ -30,11 +30,17 @@ from exports.locks import FeedBusy, feed_lock
 from exports.models import ExportRun, Feed
 from exports.notifications import slack_notify
 from exports.progress import Progress
-from exports.s3 import parse_s3_uri, presigned_url
+from exports.s3 import S3Failed, parse_s3_uri, presigned_url
 from exports.sinks import SinkError, build_sink
 from exports.sinks.base import Sink
 from exports.snapshots import SNAPSHOT_FEEDS, SnapshotConfigurationError, snapshot_export
-from exports.status import StatusUnavailable, status_read, status_write, workflow_url
+from exports.status import (
+    StatusUnavailable,
+    check_status_destination,
+    status_read,
+    status_write,
+    workflow_url,
+)
 from smplat.cursors import format_timestamp
 
 logger = logging.getLogger(__name__)
@@ -52,6 +58,7 @@ __all__ = [
 # Failures that are about the outside world or the configuration, reported in one line;
 # anything else is a bug and is logged with its traceback as well.
 EXPECTED_ERRORS = (
+    S3Failed,
     SinkError,
     CursorStoreError,
     DeliveryFailed,
@@ -233,6 +240,9 @@ def _export_feed_locked(
     state = RunState(feed=definition.name, cursor_before=None)
     sink: Sink | None = None
     try:
+        status_destination = _setting(definition, "STATUS_S3_URI")
+        if status_destination:  # refused before any row leaves, not after
+            check_status_destination(status_destination)
         sink = build_sink(
             options.sink,
             envelope=definition.envelope,

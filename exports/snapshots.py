@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from exports.http import request_with_retries
 from exports.models import Feed
-from exports.s3 import S3Location, presigned_url, s3_client
-from exports.status import status_write, workflow_url
+from exports.s3 import S3Location, presigned_url, s3_client, s3_errors
+from exports.status import check_status_destination, status_write, workflow_url
 from smplat.cursors import format_timestamp
 
 logger = logging.getLogger(__name__)
@@ -171,6 +171,13 @@ def snapshot_export(
         raise SnapshotConfigurationError(f"{feed.settings_prefix}_URL is not set")
     if not bucket:
         raise SnapshotConfigurationError(f"{feed.settings_prefix}_BUCKET is not set")
+    if status_uri:
+        try:
+            check_status_destination(status_uri)
+        except ValueError as exc:
+            raise SnapshotConfigurationError(
+                f"{feed.settings_prefix}_STATUS_S3_URI: {exc}"
+            ) from exc
     # Prefer NDJSON but accept anything: the route answers NDJSON whatever it negotiates.
     headers = {"Accept": "application/x-ndjson, */*;q=0.5"}
     if api_key:
@@ -209,17 +216,20 @@ def snapshot_export(
             synced_at = timezone.now()
             location = object_location(feed, bucket=bucket, prefix=prefix, at=synced_at)
             spool.seek(0)
-            client.upload_fileobj(
-                spool,
-                location.bucket,
-                location.key,
-                ExtraArgs={"ContentType": "application/x-ndjson"},
-            )
+            with s3_errors(f"uploading to {location}"):
+                client.upload_fileobj(
+                    spool,
+                    location.bucket,
+                    location.key,
+                    ExtraArgs={"ContentType": "application/x-ndjson"},
+                )
     result.location = location
+    with s3_errors(f"presigning {location}"):
+        download_url = presigned_url(location, client=client)
     result.status = {
         "syncedAt": format_timestamp(synced_at),
         "events": result.events,
-        "downloadUrl": presigned_url(location, client=client),
+        "downloadUrl": download_url,
         "workflowUrl": workflow_url(feed.name),
         "metrics": metrics.result(),
         "s3Uri": str(location),

@@ -15,8 +15,6 @@ Reading::
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,8 +22,9 @@ from urllib.parse import urlsplit
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
+from exports.files import replace_atomically
 from exports.models import Feed
-from exports.s3 import parse_s3_uri, s3_client
+from exports.s3 import parse_s3_uri, s3_client, s3_errors
 
 # The largest status payload a reader accepts: they are a few hundred bytes.
 MAX_STATUS_BYTES = 256 * 1024
@@ -166,28 +165,34 @@ def _read_file(path: str) -> bytes:
     return raw
 
 
+def check_status_destination(destination: str) -> None:
+    """ValueError unless ``destination`` is an ``s3://bucket/key`` URI or a local path: an
+    https:// URL is where the site reads a payload (``*_STATUS_URL``), not where a run can
+    write one (``*_STATUS_S3_URI``), and must not become a folder named ``https:``."""
+    scheme = urlsplit(destination).scheme
+    if scheme == "s3":
+        location = parse_s3_uri(destination)
+        if not location.key or location.key.endswith("/"):
+            raise ValueError(f"{destination!r} names no object: use s3://bucket/path/status.json")
+    elif scheme not in {"", "file"}:
+        raise ValueError(
+            f"cannot write a status payload to {scheme}://; use s3://bucket/key or a local path"
+        )
+
+
 def status_write(destination: str, payload: dict[str, Any]) -> None:
     """Write a payload to an ``s3://`` URI (one PUT) or a local path (atomic replace)."""
+    check_status_destination(destination)
     body = json.dumps(payload, indent=2).encode() + b"\n"
-    if destination.startswith("s3://"):
+    if urlsplit(destination).scheme == "s3":
         location = parse_s3_uri(destination)
-        s3_client().put_object(
-            Bucket=location.bucket,
-            Key=location.key,
-            Body=body,
-            ContentType="application/json",
-            CacheControl="no-store",
-        )
+        with s3_errors(f"writing the status to {location}"):
+            s3_client().put_object(
+                Bucket=location.bucket,
+                Key=location.key,
+                Body=body,
+                ContentType="application/json",
+                CacheControl="no-store",
+            )
         return
-    path = Path(destination.removeprefix("file://"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as temp:
-            temp.write(body)
-            temp.flush()
-            os.fsync(temp.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    replace_atomically(Path(destination.removeprefix("file://")), body)

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from exports.cursors.base import Checkpoint, CursorStoreError, cursor_from_json
+from exports.files import replace_atomically
 
 
 class FileCursorStore:
@@ -31,26 +31,8 @@ class FileCursorStore:
         return cursor_from_json(data, str(self.path))
 
     def save(self, checkpoint: Checkpoint) -> None:
-        folder = self.path.parent
+        data = json.dumps(checkpoint.as_json(), indent=2).encode() + b"\n"
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            descriptor, temp_name = tempfile.mkstemp(
-                prefix=f".{self.path.name}.", suffix=".tmp", dir=folder
-            )
-            try:
-                with os.fdopen(descriptor, "w") as temp:
-                    json.dump(checkpoint.as_json(), temp, indent=2)
-                    temp.write("\n")
-                    temp.flush()
-                    os.fsync(temp.fileno())
-                os.replace(temp_name, self.path)
-            except BaseException:
-                Path(temp_name).unlink(missing_ok=True)
-                raise
-            directory = os.open(folder, os.O_RDONLY)
-            try:
-                os.fsync(directory)  # the rename itself survives a power cut
-            finally:
-                os.close(directory)
+            replace_atomically(self.path, data)
         except OSError as exc:
             raise CursorStoreError(f"cannot write {self.path}: {exc}") from exc

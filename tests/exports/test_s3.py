@@ -4,10 +4,12 @@ server over HTTP (boto3 finds it through AWS_ENDPOINT_URL)."""
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import pytest
 import requests
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from exports.cursors import Checkpoint, CursorStoreError, S3CursorStore
 from exports.models import ExportRun
@@ -123,9 +125,49 @@ def test_status_payload_to_a_local_path_with_the_github_run_link(tmp_path, setti
     assert ExportRun.objects.get().external_url == status["workflowUrl"]
 
 
+def test_cursor_and_status_files_are_readable_by_others_as_the_umask_allows(tmp_path, settings):
+    """A site or a monitoring agent running as another user reads them after each replace."""
+    settings.GUARDRAIL_EXPORT_STATUS_S3_URI = str(tmp_path / "guardrail-status.json")
+    make_follow_ups(2)
+    previous = os.umask(0o022)
+    try:
+        call_command(
+            "export_guardrail_followups",
+            "--cursor-store",
+            "file",
+            "--cursor-store-path",
+            str(tmp_path / "cursor.json"),
+            stdout=open("/dev/null", "w"),  # noqa: SIM115
+            stderr=open("/dev/null", "w"),  # noqa: SIM115
+        )
+    finally:
+        os.umask(previous)
+    for name in ("cursor.json", "guardrail-status.json"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644, name
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
 def test_s3_batches_default_to_10000_rows_an_object(s3):
     make_follow_ups(10_001, per_timestamp=3)
     export_to_s3(s3)
 
     keys = objects(s3, "landing/")
     assert sorted(len(body(s3, key).splitlines()) for key in keys) == [1, 10_000]
+
+
+def test_a_follow_up_status_destination_that_is_a_url_fails_the_run_before_any_row(
+    tmp_path, settings
+):
+    settings.GUARDRAIL_EXPORT_STATUS_S3_URI = "https://status.example.com/guardrail.json"
+    make_follow_ups(2)
+    with pytest.raises(CommandError, match="cannot write a status payload to https://"):
+        call_command(
+            "export_guardrail_followups",
+            "--sink",
+            "file",
+            "--file-path",
+            str(tmp_path / "out.ndjson"),
+            stderr=open("/dev/null", "w"),  # noqa: SIM115
+        )
+    assert not (tmp_path / "out.ndjson").exists()
+    assert ExportRun.objects.get().outcome == "failed"

@@ -222,3 +222,36 @@ def test_end_to_end_through_the_sites_own_capture_route(live_server, settings, s
     status = json.loads((tmp_path / "status.json").read_text())
     assert status["events"] == 3
     assert status["metrics"]["startCount"] == 2 and status["metrics"]["completionRate"] == 50.0
+
+
+def test_a_missing_bucket_is_one_line_and_a_failed_run_not_a_traceback(
+    quick_order, s3, httpserver, caplog
+):
+    quick_order.QUICK_ORDER_EXPORT_BUCKET = "no-such-bucket"
+    httpserver.expect_request(EXPORT_PATH).respond_with_data(
+        ndjson([quick_order_line("quick_order.start", 0)])
+    )
+    with pytest.raises(CommandError, match=r"uploading to s3://no-such-bucket/.* NoSuchBucket"):
+        run("export_quick_order_telemetry")
+    assert not [record for record in caplog.records if record.exc_info]
+    run_record = ExportRun.objects.get()
+    assert run_record.outcome == "failed" and "NoSuchBucket" in run_record.error
+    assert len(slack_messages(httpserver)) == 1
+
+
+@pytest.mark.parametrize(
+    ("status_uri", "message"),
+    [
+        ("https://status.example.com/qo.json", "cannot write a status payload to https://"),
+        ("s3://bucket-only", "names no object"),
+    ],
+)
+def test_a_status_destination_that_cannot_be_written_is_refused_before_anything_moves(
+    quick_order, httpserver, tmp_path, monkeypatch, status_uri, message
+):
+    monkeypatch.chdir(tmp_path)
+    quick_order.QUICK_ORDER_EXPORT_STATUS_S3_URI = status_uri
+    with pytest.raises(CommandError, match=message):
+        run("export_quick_order_telemetry")
+    assert [r for r, _ in httpserver.log if r.path == EXPORT_PATH] == []  # nothing fetched
+    assert list(tmp_path.iterdir()) == []  # and no folder named "https:"

@@ -36,22 +36,35 @@ class _TextToBinary:
 
 
 class StopFlag:
-    """SIGTERM (a cancelled CI job, a stopping container) ends the run after the batch in
-    flight is delivered and checkpointed, instead of killing it mid-write."""
+    """SIGTERM (a stopping container, a CI job cancelled) and SIGINT (Ctrl-C; GitHub sends it
+    first when a run is cancelled) end the run after the batch in flight is delivered and
+    checkpointed, instead of killing it mid-write. A second Ctrl-C interrupts at once."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
     def __init__(self) -> None:
         self.requested = False
+        self._previous: dict[int, object] = {}
 
     def __call__(self) -> bool:
         return self.requested
 
-    def install(self) -> None:
+    def __enter__(self) -> StopFlag:
         def _handler(signum, frame):
             self.requested = True
+            if signum == signal.SIGINT:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
 
         # ValueError outside the main thread (a command called from a worker thread).
         with contextlib.suppress(ValueError):
-            signal.signal(signal.SIGTERM, _handler)
+            for signum in self.SIGNALS:
+                self._previous[signum] = signal.signal(signum, _handler)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        """The caller's handlers again (a test runner's Ctrl-C, a worker's SIGTERM)."""
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
 
 
 def positive_int(text: str) -> int:
@@ -134,18 +147,17 @@ class ExportCommand(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
-        stop = StopFlag()
-        stop.install()
         progress = Progress(stream=sys.stderr)
         started = time.monotonic()
         try:
-            run = services.export_feed(
-                feed=self.feed,
-                options=self.options_from(options),
-                trigger=options["trigger"],
-                progress=progress,
-                should_stop=stop,
-            )
+            with StopFlag() as stop:
+                run = services.export_feed(
+                    feed=self.feed,
+                    options=self.options_from(options),
+                    trigger=options["trigger"],
+                    progress=progress,
+                    should_stop=stop,
+                )
         except FeedBusy as exc:
             raise CommandError(f"{exc}; not starting a second run") from exc
         except services.ExportFailed as exc:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
-from django.db.models import Count, DecimalField, Max, Min, QuerySet, Sum
+from django.db.models import Count, DecimalField, Max, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 
 from smplat.cursors import (
@@ -121,7 +121,7 @@ def experiment_segments_csv(
 
 @dataclass(frozen=True)
 class WindowExport:
-    """A frozen view of a window: the rows with ids in [low, high], ``count`` of them."""
+    """A frozen view of a window: ``count`` rows, and their NDJSON lines."""
 
     count: int
     lines: Iterator[bytes]
@@ -132,32 +132,25 @@ def _window_export(
     columns: tuple[str, ...],
     to_row: Callable[[dict], dict],
     limit: int | None,
-    batch_size: int = 1000,
+    lines_per_chunk: int = 1000,
 ) -> WindowExport:
     """The newest ``limit`` rows of the window (all of it without a limit), oldest first.
 
-    The bounds and the count are taken once, up front, so the header that announces the
-    count and the body agree even while new events arrive; rows are then streamed in id
-    batches. Trimming keeps a slack behind the window, so none of these rows is deleted
-    while the body streams.
+    Read by one statement, so by one snapshot: the count header and the body agree even
+    while events arrive, an insert that commits late (with an older id) is in both or in
+    neither, and a trim during a slow download cannot take rows the header counted. A
+    window is at most a few thousand rows (a few MB); they are encoded chunk by chunk as
+    the client reads.
     """
     size = model.WINDOW if limit is None else min(limit, model.WINDOW)
-    bounds = model.objects.window(size).aggregate(low=Min("id"), high=Max("id"), count=Count("id"))
+    rows = list(model.objects.window(size).order_by("id").values(*columns))
 
     def lines() -> Iterator[bytes]:
-        after = bounds["low"] - 1
-        while True:
-            batch = list(
-                model.objects.filter(id__gt=after, id__lte=bounds["high"])
-                .order_by("id")
-                .values("id", *columns)[:batch_size]
-            )
-            if not batch:
-                return
-            yield b"".join(ndjson_line(to_row(row)) for row in batch)
-            after = batch[-1]["id"]
+        for start in range(0, len(rows), lines_per_chunk):
+            chunk = rows[start : start + lines_per_chunk]
+            yield b"".join(ndjson_line(to_row(row)) for row in chunk)
 
-    return WindowExport(count=bounds["count"], lines=lines() if bounds["count"] else iter(()))
+    return WindowExport(count=len(rows), lines=lines())
 
 
 def quick_order_export(*, limit: int | None = None) -> WindowExport:

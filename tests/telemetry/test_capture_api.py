@@ -3,6 +3,7 @@
 import json
 import threading
 
+import psycopg
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
@@ -259,3 +260,26 @@ def test_the_export_answers_a_client_that_accepts_only_ndjson(api_client):
     response = api_client.get(QO_EXPORT, HTTP_ACCEPT="application/x-ndjson")
     assert response.status_code == 200
     assert len(_lines(response)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_count_header_and_the_body_agree_while_a_late_insert_commits(api_client):
+    """An insert that took its id first and commits while the body is being read: in both
+    the header and the body, or in neither."""
+    for _ in range(3):
+        api_client.post(QO_URL, _quick_order(), format="json")
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    with psycopg.connect(**params) as late:  # takes an id now, commits later
+        late.execute(
+            "INSERT INTO telemetry_quickorderevent (event_id, session_id, event_name,"
+            " product_id, product_title, platform_context, recorded_at, metadata)"
+            " VALUES (gen_random_uuid(), 's', 'quick_order.start', 'p', 'P', NULL, now(), '{}')"
+        )
+        api_client.post(QO_URL, _quick_order(), format="json")  # a newer id, committed
+
+        export = api_client.get(QO_EXPORT)
+        late.commit()
+        lines = _lines(export)
+
+    assert int(export["X-Quick-Order-Events"]) == len(lines) == 4

@@ -2,6 +2,9 @@ import orjson
 from django.conf import settings
 from rest_framework import exceptions, parsers, status
 
+# Levels of objects and arrays a JSON body may nest.
+MAX_DEPTH = 64
+
 
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
@@ -31,11 +34,32 @@ class LimitedJSONParser(parsers.JSONParser):
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise exceptions.ParseError(f"The request body is not valid JSON: {exc}") from exc
+        # Python's json (which stores jsonb) and any recursive walk stop near 1 000 levels,
+        # orjson only at 1 024: deeper than any real payload needs is refused here.
+        if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _deeper_than(data, MAX_DEPTH):
+            raise exceptions.ParseError(f"JSON nested deeper than {MAX_DEPTH} levels.")
         # PostgreSQL cannot store U+0000 in text or jsonb; refuse it here with a clear 400
         # instead of failing at INSERT. Only an escaped \u0000 can produce one.
         if b"\\u0000" in raw and _contains_nul(data):
             raise exceptions.ParseError("Strings may not contain the NUL character (\\u0000).")
         return data
+
+
+def _deeper_than(value, limit: int) -> bool:
+    """Whether objects and arrays nest more than ``limit`` levels (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if level > limit:
+            return True
+        stack.extend((child, level + 1) for child in children)
+    return False
 
 
 def _contains_nul(value) -> bool:

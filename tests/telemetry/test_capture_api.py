@@ -233,6 +233,34 @@ def test_malformed_json_and_oversized_bodies_store_nothing(api_client):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("url", [QO_URL, TELEMETRY_URL])
+@pytest.mark.parametrize("depth", [65, 1000])  # 1 000: Python's json gave up before the insert
+def test_metadata_nested_too_deep_is_a_400_and_stores_nothing(api_client, url, depth):
+    fields = (
+        _quick_order(metadata="NESTED")
+        if url == QO_URL
+        else {"name": "guardrail.workflow", "workflowAction": "x", "metadata": "NESTED"}
+    )
+    # Written as text: Python's own json cannot even encode 1 000 levels.
+    nested = '{"a":' * (depth - 1) + "{}" + "}" * (depth - 1)
+    body = json.dumps(fields).replace('"NESTED"', nested)
+    response = api_client.post(url, data=body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert "nested deeper than 64 levels" in response.json()["error"]["message"]
+    assert not QuickOrderEvent.objects.exists() and not GuardrailWorkflowEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_metadata_nested_64_levels_is_kept(api_client):
+    nested: dict = {"leaf": [1]}
+    for _ in range(61):
+        nested = {"a": nested}
+    response = api_client.post(QO_URL, _quick_order(metadata=nested), format="json")
+    assert response.status_code == 201, response.content
+    assert QuickOrderEvent.objects.get().metadata == nested
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", [QO_URL, TELEMETRY_URL])
 def test_capture_needs_the_key(anonymous_client, url):
     response = anonymous_client.post(url, _quick_order(), format="json")
     assert response.status_code == 401

@@ -17,10 +17,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils import timezone
+
+from smplat.redact import redact_url, scrub_url
 
 if TYPE_CHECKING:
     import requests
@@ -67,40 +68,10 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, (moment - timezone.now()).total_seconds())
 
 
-def redact(url: str) -> str:
-    """The scheme, host and port only: webhook paths (Slack's above all), queries and
-    ``user:password@`` carry secrets."""
-    parts = urlsplit(url)
-    host = parts.hostname
-    if not host:
-        return "<url>"
-    if ":" in host:  # IPv6
-        host = f"[{host}]"
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:  # a port that is not a number
-        port = ""
-    return f"{parts.scheme}://{host}{port}/..."
-
-
-def _scrub(text: str, url: str) -> str:
-    """requests puts the URL in its messages, and a receiver may echo its path in an error
-    body; a webhook's path, query and credentials can be its secret."""
-    parts = urlsplit(url)
-    secrets = [url, parts.path + ("?" + parts.query if parts.query else ""), parts.path]
-    secrets += [parts.query, parts.password or ""]
-    if "@" in parts.netloc:
-        secrets += [parts.netloc, parts.netloc.rpartition("@")[0]]
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) > 1:
-            text = text.replace(secret, "...")
-    return text
-
-
 def _describe(response: requests.Response, url: str) -> str:
     body = response.text[:200].strip() if response.content else ""
     text = f"{response.status_code} {response.reason}"
-    return f"{text}: {_scrub(body, url)}" if body else text
+    return f"{text}: {scrub_url(body, url)}" if body else text
 
 
 def request_with_retries(
@@ -122,7 +93,7 @@ def request_with_retries(
     import requests
 
     policy = policy or RetryPolicy()
-    where = redact(url)
+    where = redact_url(url)
     http = session or requests
     reason = "no attempt made"
     status = None
@@ -140,7 +111,7 @@ def request_with_retries(
                 allow_redirects=False,
             )
         except requests.RequestException as exc:
-            reason = f"{type(exc).__name__}: {_scrub(str(exc), url)}"
+            reason = f"{type(exc).__name__}: {scrub_url(str(exc), url)}"
             status = None
         else:
             status = response.status_code

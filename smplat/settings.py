@@ -223,7 +223,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "botocore": {"level": "WARNING"},
-        "urllib3": {"level": "WARNING"},
+        # urllib3's retry warnings print the URL's path: a webhook's secret.
+        "urllib3": {"level": "ERROR"},
         "pgserver": {"level": "WARNING"},
     },
 }

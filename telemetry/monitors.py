@@ -19,10 +19,12 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, ProgrammingError, connection
 from django.utils import timezone
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
+
+from smplat.redact import scrub_url
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +142,7 @@ class MonitorReport:
     monitor: str
     checks: list[TableFreshness] = field(default_factory=list)
     error: str | None = None
+    error_exit_code: int = EXIT_UNREACHABLE
     alert: AlertOutcome | None = None
 
     @property
@@ -157,7 +160,7 @@ class MonitorReport:
     @property
     def exit_code(self) -> int:
         if self.error is not None:
-            return EXIT_UNREACHABLE
+            return self.error_exit_code
         return EXIT_STALE if self.failing else EXIT_OK
 
 
@@ -244,11 +247,20 @@ def monitor_alert_text(report: MonitorReport) -> str:
 
 
 def monitor_alert_send(*, webhook_url: str, text: str) -> AlertOutcome:
-    """POST one Slack message; retries 429/5xx and connection errors, never raises."""
+    """POST one Slack message, never raises; its errors name the webhook's host only.
+
+    Retried only when Slack cannot have posted it: a connection that never opened, 429 and
+    503. A read timeout or another 5xx may come after the message went out, and a retry
+    would post the alert twice.
+    """
     retry = Retry(
         total=ALERT_RETRIES,
+        connect=ALERT_RETRIES,
+        read=0,
+        other=0,
+        status=ALERT_RETRIES,
         backoff_factor=ALERT_BACKOFF_SECONDS,
-        status_forcelist=(429, 500, 502, 503, 504),
+        status_forcelist=(429, 503),
         allowed_methods=frozenset({"POST"}),
         respect_retry_after_header=True,
         raise_on_status=False,
@@ -260,14 +272,20 @@ def monitor_alert_send(*, webhook_url: str, text: str) -> AlertOutcome:
         try:
             response = session.post(webhook_url, json={"text": text}, timeout=(timeout, timeout))
         except requests.RequestException as exc:
-            logger.error("Monitor alert not delivered: %s", exc)
-            return AlertOutcome(delivered=False, detail=f"alert not delivered: {exc}")
+            reason = f"{type(exc).__name__}: {scrub_url(str(exc), webhook_url)}"
+            logger.error("Monitor alert not delivered: %s", reason)
+            return AlertOutcome(delivered=False, detail=f"alert not delivered: {reason}")
     if response.status_code >= 400:
         logger.error("Monitor alert refused: HTTP %s", response.status_code)
         return AlertOutcome(
             delivered=False, detail=f"alert refused by the webhook: HTTP {response.status_code}"
         )
     return AlertOutcome(delivered=True, detail="alert sent to MONITOR_ALERT_WEBHOOK_URL")
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def monitor_run(
@@ -282,11 +300,15 @@ def monitor_run(
     report = MonitorReport(monitor=monitor)
     try:
         report.checks = check(now)
+    except ProgrammingError as exc:
+        # The server answered, the tables are not there (a database never migrated, a
+        # table dropped): missing, as a stale table is, not unreachable.
+        report.error = f"tables missing: {_first_line(exc)}"
+        report.error_exit_code = EXIT_STALE
     except DatabaseError as exc:
         # OperationalError (no server, refused, timeout) and InterfaceError alike: a monitor
         # that cannot look must never look like one that found nothing wrong.
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        report.error = f"cannot read the database: {first_line}"
+        report.error = f"cannot read the database: {_first_line(exc)}"
     if report.failed:
         url = settings.MONITOR_ALERT_WEBHOOK_URL if webhook_url is None else webhook_url
         if url:

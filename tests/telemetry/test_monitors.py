@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.utils import timezone
+from werkzeug import Response
 
 from telemetry.models import (
     ChatTelemetryDomainRollup,
@@ -201,6 +203,34 @@ def test_alert_is_retried_once_slack_answers_503(httpserver, settings):
     httpserver.check_assertions()
 
 
+def test_an_alert_that_may_have_been_posted_is_not_sent_again(httpserver, settings):
+    """A read timeout or a 500: Slack may have posted it already; one run, one message."""
+    settings.MONITOR_ALERT_WEBHOOK_URL = httpserver.url_for("/hook")
+    settings.MONITOR_ALERT_TIMEOUT_SECONDS = 0.3
+
+    def slow(request):
+        time.sleep(0.6)
+        return Response("ok")
+
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(slow)
+    assert not gdpr_audit_monitor_run().alert.delivered
+    time.sleep(1.5)  # a retry would have reached the server by now, and been answered
+    assert len(httpserver.log) == 1
+
+    httpserver.clear()
+    httpserver.expect_request("/hook", method="POST").respond_with_data("oops", status=500)
+    assert not gdpr_audit_monitor_run().alert.delivered
+    assert len(httpserver.log) == 1
+
+
+def test_an_undeliverable_alert_never_shows_the_webhook_path(settings, caplog, capsys):
+    settings.MONITOR_ALERT_WEBHOOK_URL = "http://127.0.0.1:9/services/T000/B000/XXXXSECRET"
+    assert _run("monitor_gdpr_audit") == EXIT_STALE
+    said = capsys.readouterr().err + caplog.text
+    assert "alert not delivered" in said and "ConnectionError" in said
+    assert "XXXXSECRET" not in said and "/services/" not in said
+
+
 def test_an_alert_slack_refuses_is_reported_and_the_monitor_still_fails(
     httpserver, settings, capsys
 ):
@@ -248,6 +278,40 @@ def test_a_monitor_that_cannot_reach_the_database_fails_loudly_and_alerts(httpse
     assert command in alert
     assert "cannot read the database" in alert
     assert "smplat on 127.0.0.1" in alert
+
+
+@pytest.mark.parametrize("command", ["monitor_telemetry_rollups", "monitor_gdpr_audit"])
+def test_a_database_without_the_tables_is_missing_not_unreachable(command, tmp_path):
+    """The server answers, the tables are not there (never migrated): exit 1, not 2."""
+    import psycopg
+
+    from tests.subprocesses import database_url
+
+    name = f"smplat_unmigrated_{os.getpid()}"
+    admin_url = database_url().rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        done = subprocess.run(
+            [sys.executable, "manage.py", command],
+            cwd=BASE_DIR,
+            env={
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "tests.settings",
+                "DATABASE_URL": database_url().rsplit("/", 1)[0] + f"/{name}",
+                "MONITOR_ALERT_WEBHOOK_URL": "",
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    assert done.returncode == EXIT_STALE, done.stderr
+    assert "tables missing" in done.stderr and "does not exist" in done.stderr
 
 
 @pytest.mark.parametrize(

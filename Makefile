@@ -31,6 +31,7 @@ install: $(VENV)/.installed $(ACTIONLINT)
 # "Run export now" works on a fresh machine without a webhook or S3.
 DEMO_EXPORTS := $(CURDIR)/.data/demo-exports
 DEMO_ENV := DEBUG=$${DEBUG:-true} \
+	CHECKOUT_API_KEY=$${CHECKOUT_API_KEY:-smplat-demo-api-key} \
 	GUARDRAIL_EXPORT_SINK=$${GUARDRAIL_EXPORT_SINK:-file} \
 	GUARDRAIL_EXPORT_FILE_PATH=$${GUARDRAIL_EXPORT_FILE_PATH:-$(DEMO_EXPORTS)/guardrail-followups.ndjson} \
 	GUARDRAIL_EXPORT_CURSOR_PATH=$${GUARDRAIL_EXPORT_CURSOR_PATH:-$(DEMO_EXPORTS)/guardrail_followups_cursor.json} \
@@ -48,6 +49,7 @@ run: install
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_dashboard
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py create_demo_staff --url http://$(HOST):$(PORT)/admin/
 	@echo "Starting the task worker (runs 'Run export now') and the site on http://$(HOST):$(PORT)/admin/"
+	@echo "API key of the demo: $${CHECKOUT_API_KEY:-smplat-demo-api-key} (curl -H 'Authorization: Bearer ...')"
 	mkdir -p $(DEMO_EXPORTS)
 	@$(DEMO_ENV) $(BIN)/python manage.py db_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \

@@ -118,6 +118,25 @@ def options_from_settings(feed: str) -> ExportOptions:
     )
 
 
+def missing_settings(feed: str) -> list[str]:
+    """The variables a run of ``feed`` with its settings (``export_run``) needs and lacks:
+    such a run could only fail, so the site offers none until they are set."""
+    if feed in SNAPSHOT_FEEDS:
+        prefix = SNAPSHOT_FEEDS[feed].settings_prefix
+        names = [f"{prefix}_URL", f"{prefix}_BUCKET"]
+        return [name for name in names if not getattr(settings, name, "")]
+    definition = ROW_FEEDS[feed]
+    options = options_from_settings(feed)
+    needed = {
+        "webhook": definition.webhook_setting,
+        "file": f"{definition.settings_prefix}_FILE_PATH",
+        "s3": f"{definition.settings_prefix}_S3_URI",
+    }.get(options.sink)
+    if needed is None:
+        return [f"{definition.settings_prefix}_SINK (webhook, file or s3)"]
+    return [] if getattr(settings, needed, "") else [needed]
+
+
 def export_run_enqueue(
     *, feed: str, trigger: str = ExportRun.Trigger.MANUAL, requested_by=None
 ) -> ExportRun:

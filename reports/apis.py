@@ -211,6 +211,12 @@ def _stream_artifact(feed: str, filename: str):
     return response
 
 
+class NotConfiguredHere(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This site is not configured to run the export."
+    default_code = "not_configured"
+
+
 class UpstreamFailed(exceptions.APIException):
     status_code = status.HTTP_502_BAD_GATEWAY
     default_detail = "The artifact could not be fetched."
@@ -265,6 +271,8 @@ class GuardrailFollowUpExportApi(StaffSessionApi):
             )
         except services.TriggerFailed as exc:
             raise UpstreamFailed(str(exc)) from exc
+        except services.NotConfigured as exc:
+            raise NotConfiguredHere(str(exc)) from exc
         forget_status(Feed.GUARDRAIL_FOLLOWUPS)
         return Response(
             {

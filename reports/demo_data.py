@@ -493,7 +493,16 @@ def seed_automation_runs(now: datetime, report: SeedReport, rng_seed: int) -> No
 
 
 def seed_export_history(now: datetime, report: SeedReport, rng: random.Random) -> None:
-    """A day of scheduled runs per feed, so a new site's history is not blank."""
+    """A day of scheduled runs per feed, so a new site's history is not blank.
+
+    The history agrees with the data: a row feed's run ends at the real position of the
+    newest row it could have sent and counts the rows it passed, and a telemetry run names
+    the S3 object it would have written. A demo's first "Run export now" then moves the
+    cursor forward from there, never back.
+    """
+    from exports.feeds import ROW_FEEDS
+    from exports.snapshots import SNAPSHOT_FEEDS, object_location
+
     schedules = {
         Feed.GUARDRAIL_FOLLOWUPS: (timedelta(hours=1), "webhook"),
         Feed.QUICK_ORDER_TELEMETRY: (timedelta(minutes=30), "s3"),
@@ -505,14 +514,17 @@ def seed_export_history(now: datetime, report: SeedReport, rng: random.Random) -
             continue
         runs = []
         moment = now - timedelta(hours=24)
-        cursor = moment
+        cursor = None
         while moment < now - every:
             moment += every
             failed = rng.random() < 0.04
-            rows = 0 if failed else rng.randint(0, 40)
-            before = cursor.isoformat().replace("+00:00", "Z")
-            if not failed:
-                cursor = moment - timedelta(minutes=1)
+            if feed in ROW_FEEDS:
+                after, rows = _row_feed_position(ROW_FEEDS[feed], cursor, moment)
+            else:
+                location = object_location(
+                    SNAPSHOT_FEEDS[feed], bucket="smplat-exports", prefix="telemetry", at=moment
+                )
+                after, rows = str(location), rng.randint(0, 40)
             runs.append(
                 ExportRun(
                     feed=feed,
@@ -522,16 +534,35 @@ def seed_export_history(now: datetime, report: SeedReport, rng: random.Random) -
                     started_at=moment,
                     finished_at=moment + timedelta(seconds=rng.randint(2, 40)),
                     outcome="failed" if failed else ("succeeded" if rows else "no_data"),
-                    rows=rows,
-                    cursor_before=before,
-                    cursor_after=cursor.isoformat().replace("+00:00", "Z"),
+                    rows=0 if failed else rows,
+                    cursor_before=cursor,
+                    cursor_after=cursor if failed else after,
                     error="Webhook answered 503 Service Unavailable after 5 attempts"
                     if failed
                     else "",
                 )
             )
+            if not failed and feed in ROW_FEEDS:
+                cursor = after
         ExportRun.objects.bulk_create(runs)
         report.add("export runs", len(runs))
+
+
+def _row_feed_position(definition, cursor: str | None, moment: datetime) -> tuple[str | None, int]:
+    """Where a run of a row feed at ``moment`` (five seconds of safety lag) would end after
+    ``cursor``, and how many rows it would send."""
+    from smplat.cursors import format_cursor, parse_cursor, rows_after
+
+    ts = definition.timestamp_field
+    pending = definition.model.objects.filter(**{f"{ts}__lte": moment - timedelta(seconds=5)})
+    if cursor:
+        pending = rows_after(
+            pending, parse_cursor(cursor, id_kind=definition.id_kind), timestamp_field=ts
+        )
+    newest = pending.order_by(f"-{ts}", "-id").values_list(ts, "id").first()
+    if newest is None:
+        return cursor, 0
+    return format_cursor(*newest), pending.count()
 
 
 def seed_dashboard(*, now: datetime | None = None, seed: int = 20260122) -> SeedReport:

@@ -25,6 +25,7 @@ from django.utils.dateparse import parse_datetime
 
 from exports.models import ExportRun, Feed
 from exports.status import StatusUnavailable, status_read, status_url_for, workflow_url
+from reports.services import run_now_blocked
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +79,8 @@ class FeedCard:
     status: StatusResult
     runs: list[ExportRun] = field(default_factory=list)  # newest first
     now: datetime = field(default_factory=timezone.now)
+    # Why "Run export now" cannot work here (the settings it lacks), or None.
+    run_blocked: str | None = None
 
     # -- what the status payload and the run history say, newest wins --------------------
     @property
@@ -299,6 +302,7 @@ def feed_cards(feeds: list[str] | None = None, *, refresh: bool = False) -> list
             status=statuses[feed],
             runs=runs[feed],
             now=now,
+            run_blocked=run_now_blocked(feed),
         )
         for feed in feeds
     ]

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from exports.locks import lock_key
 from exports.models import ExportRun, Feed
+from exports.services import missing_settings
 from reports.models import GuardrailFollowUp
 
 
@@ -56,6 +57,21 @@ DISPATCH_IN_FLIGHT = timedelta(minutes=10)
 
 class TriggerFailed(Exception):
     """The workflow API refused or could not be reached; the message is safe to show."""
+
+
+class NotConfigured(Exception):
+    """This site cannot run the export: the message names the settings it lacks."""
+
+
+def run_now_blocked(feed: str) -> str | None:
+    """Why "Run export now" cannot work for ``feed`` here, or None: dispatching the workflow
+    needs only the trigger; a run by the site's worker needs the feed's destination."""
+    if feed == Feed.GUARDRAIL_FOLLOWUPS and settings.GUARDRAIL_EXPORT_TRIGGER_URL:
+        return None
+    missing = missing_settings(feed)
+    if not missing:
+        return None
+    return f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set"
 
 
 @dataclass(frozen=True)
@@ -134,6 +150,9 @@ def export_run_now(*, feed: str, requested_by) -> RunNowResult:
     under a transaction-level advisory lock, and a run already in flight is returned instead.
     """
     Feed(feed)  # ValueError for an unknown feed
+    blocked = run_now_blocked(feed)
+    if blocked:
+        raise NotConfigured(blocked)
     now = timezone.now()
     with transaction.atomic():
         with connection.cursor() as cursor:

@@ -28,6 +28,7 @@ def run_export(run_id: int) -> str:
         export_run(feed=run.feed, trigger=run.trigger, requested_by=run.requested_by, run=run)
     except (FeedBusy, ExportFailed) as exc:
         logger.warning("manual export of %s did not succeed: %s", run.feed, exc)
+        raise  # the task fails too (the run records why), not a "successful" task
     finally:
         forget_status(run.feed)
     run.refresh_from_db()

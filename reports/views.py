@@ -191,10 +191,11 @@ def run_now(request, feed: str):
     wants_fragment = request.headers.get("X-Requested-With") == "fetch"
     try:
         result = services.export_run_now(feed=feed, requested_by=request.user)
-    except services.TriggerFailed as exc:
+    except (services.TriggerFailed, services.NotConfigured) as exc:
         messages.error(request, f"Could not start the {Feed(feed).label} export: {exc}.")
         if wants_fragment:
-            return _render_card(request, feed, status=502)
+            code = 409 if isinstance(exc, services.NotConfigured) else 502
+            return _render_card(request, feed, status=code)
         return redirect(reverse("reports") + f"#card-{feed}")
     health.forget_status(feed)
     if result.created:

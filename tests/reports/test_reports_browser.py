@@ -29,7 +29,8 @@ def demo_exports(tmp_path, settings):
     for name in dir(settings):
         if name.endswith(("_STATUS_URL", "_STATUS_S3_URI", "_TRIGGER_URL")):
             setattr(settings, name, "")
-    settings.GUARDRAIL_EXPORT_STATUS_S3_URI = env["GUARDRAIL_EXPORT_STATUS_S3_URI"]
+    for name, value in env.items():  # the site's own settings as the worker's
+        setattr(settings, name, float(value) if name == "EXPORT_SAFETY_LAG_SECONDS" else value)
     cache.clear()
     return env
 

@@ -43,8 +43,15 @@ def _card(html: str, feed: str) -> str:
     return html[start : html.index("</article>", start)]
 
 
-def test_alice_sees_a_card_per_feed_the_funnel_and_the_timeline(client, alice):
+def test_alice_sees_a_card_per_feed_the_funnel_and_the_timeline(client, alice, settings, tmp_path):
     call_command("seed_dashboard", verbosity=0)
+    # Every feed runnable by this site, so every card offers "Run export now".
+    settings.GUARDRAIL_EXPORT_SINK = settings.ONBOARDING_EXPORT_SINK = "file"
+    settings.GUARDRAIL_EXPORT_FILE_PATH = str(tmp_path / "guardrail.ndjson")
+    settings.ONBOARDING_EXPORT_FILE_PATH = str(tmp_path / "segments.ndjson")
+    for prefix in ("QUICK_ORDER_EXPORT", "GUARDRAIL_WORKFLOW_EXPORT"):
+        setattr(settings, f"{prefix}_URL", "https://site.example/api/telemetry/export")
+        setattr(settings, f"{prefix}_BUCKET", "exports")
     client.force_login(alice)
     response = client.get(URL)
     assert response.status_code == 200
@@ -56,7 +63,7 @@ def test_alice_sees_a_card_per_feed_the_funnel_and_the_timeline(client, alice):
         "onboarding_pricing_segments",
     ):
         card = _card(html, feed)
-        assert "Last sync" in card and "Run export now" in card
+        assert "Last sync" in card and "data-run-now" in card and "is off here" not in card
         assert '<svg class="sparkline"' in card  # the seeded run history
     assert "No status URL configured." in html
     assert "Quick-order funnel" in html and 'data-metric="completionRate"' in html

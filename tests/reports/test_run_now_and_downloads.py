@@ -120,6 +120,8 @@ def test_run_now_without_a_trigger_runs_the_export_on_the_worker(alice, tmp_path
         "EXPORT_SAFETY_LAG_SECONDS": "0",
     }
     settings.GUARDRAIL_EXPORT_STATUS_URL = str(status)
+    settings.GUARDRAIL_EXPORT_SINK = "file"  # the site offers runs only for a feed it can run
+    settings.GUARDRAIL_EXPORT_FILE_PATH = str(out)
     client, token = _csrf_client(alice)
 
     page = client.post(RUN_NOW, HTTP_X_CSRFTOKEN=token, HTTP_X_REQUESTED_WITH="fetch")
@@ -154,10 +156,13 @@ def test_run_now_without_a_trigger_runs_the_export_on_the_worker(alice, tmp_path
 
 
 @pytest.mark.django_db
-def test_a_queued_run_nobody_picked_up_is_closed_and_a_new_one_queued(alice, settings):
+def test_a_queued_run_nobody_picked_up_is_closed_and_a_new_one_queued(alice, settings, tmp_path):
     from datetime import timedelta
 
     from django.utils import timezone
+
+    settings.GUARDRAIL_EXPORT_SINK = "file"
+    settings.GUARDRAIL_EXPORT_FILE_PATH = str(tmp_path / "out.ndjson")
 
     stale = ExportRun.objects.create(
         feed="guardrail_followups", trigger="manual", created_at=timezone.now() - timedelta(hours=2)
@@ -291,3 +296,31 @@ def test_the_proxies_are_staff_only(client, charlie, api_client, url):
     client.force_login(charlie)
     assert client.get(url).status_code == 403
     assert api_client.get(url).status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_feed_this_site_cannot_run_offers_no_button_and_refuses_a_run(alice, settings):
+    """Without the feed's destination a run could only fail: the card says what is missing,
+    the form post and the API refuse, and no run is queued."""
+    settings.GUARDRAIL_EXPORT_SINK = "webhook"
+    settings.ANALYTICS_GUARDRAIL_WEBHOOK = ""
+    settings.QUICK_ORDER_EXPORT_URL = ""
+    client, token = _csrf_client(alice)
+
+    html = client.get("/admin/reports/").content.decode()
+    guardrail = html[html.index('id="card-guardrail_followups"') :]
+    guardrail = guardrail[: guardrail.index("</article>")]
+    assert "Run export now is off here: ANALYTICS_GUARDRAIL_WEBHOOK is not set" in guardrail
+    assert 'action="/admin/reports/cards/guardrail_followups/run/"' not in guardrail
+    quick_order = html[html.index('id="card-quick_order_telemetry"') :]
+    assert "QUICK_ORDER_EXPORT_URL and QUICK_ORDER_EXPORT_BUCKET are not set" in quick_order
+
+    page = client.post(RUN_NOW, HTTP_X_CSRFTOKEN=token, HTTP_X_REQUESTED_WITH="fetch")
+    assert page.status_code == 409
+    api = client.post(TRIGGER, HTTP_X_CSRFTOKEN=token)
+    assert api.status_code == 409 and api.json()["error"]["code"] == "not_configured"
+    assert not ExportRun.objects.exists()
+
+    settings.GUARDRAIL_EXPORT_TRIGGER_URL = "https://api.github.com/repos/o/r/dispatches"
+    html = client.get("/admin/reports/").content.decode()  # a workflow can run it: offered
+    assert 'action="/admin/reports/cards/guardrail_followups/run/"' in html

@@ -68,3 +68,24 @@ def test_seed_leaves_a_full_window_of_real_events_alone():
     )
     call_command("seed_dashboard", verbosity=0)
     assert set(QuickOrderEvent.objects.values_list("product_title", flat=True)) == {"Real"}
+
+
+def test_the_seeded_export_history_agrees_with_the_seeded_rows():
+    """A demo's cursors are real row positions, so its first run moves them forward."""
+    from exports.feeds import ROW_FEEDS
+    from exports.models import ExportRun
+    from smplat.cursors import format_cursor
+
+    call_command("seed_dashboard", verbosity=0)
+    for feed, definition in ROW_FEEDS.items():
+        runs = ExportRun.objects.filter(feed=feed, outcome="succeeded").order_by("created_at")
+        if feed not in ("guardrail_followups", "onboarding_pricing_segments"):
+            assert not runs.exists()
+            continue
+        assert runs.exists()
+        ts = definition.timestamp_field
+        positions = {format_cursor(t, i) for t, i in definition.model.objects.values_list(ts, "id")}
+        assert {run.cursor_after for run in runs} <= positions
+        assert sum(run.rows for run in runs) <= definition.model.objects.count()
+        newest = definition.model.objects.order_by(f"-{ts}", "-id").values_list(ts, "id")[0]
+        assert runs.last().cursor_after <= format_cursor(*newest)

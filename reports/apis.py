@@ -1,5 +1,6 @@
 """Reporting API: guardrail follow-ups and the provider automation history."""
 
+from django.core.validators import URLValidator
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -51,6 +52,16 @@ class FollowUpRowSerializer(serializers.Serializer):
     createdAt = serializers.DateTimeField()
 
 
+class WebLinkField(serializers.URLField):
+    """An http(s) address: DRF's URLField also takes ftp, and would report a bad link twice
+    beside a second validator."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, URLValidator)]
+        self.validators.append(LINK_VALIDATOR)
+
+
 class FollowUpListApi(APIView):
     """The guardrail follow-up timeline (GET) and recording a follow-up (POST)."""
 
@@ -76,12 +87,8 @@ class FollowUpListApi(APIView):
             max_length=500, required=False, allow_null=True, allow_blank=True
         )
         # Rendered as a link in Slack and on the pages: only http(s), never javascript: URLs.
-        conversionHref = serializers.URLField(
-            max_length=2000,
-            required=False,
-            allow_null=True,
-            allow_blank=True,
-            validators=[LINK_VALIDATOR],
+        conversionHref = WebLinkField(
+            max_length=2000, required=False, allow_null=True, allow_blank=True
         )
 
     class OutputSerializer(serializers.Serializer):

@@ -71,6 +71,12 @@ class TimelineFilterForm(forms.Form):
             raise forms.ValidationError("That page link is broken; start from the newest.") from exc
 
 
+class WebLinkField(forms.URLField):
+    """An http(s) address (one error for a bad one, not URLField's and ours)."""
+
+    default_validators = [LINK_VALIDATOR]
+
+
 class FollowUpForm(forms.Form):
     provider_id = forms.CharField(label="Provider id", max_length=200)
     provider_name = forms.CharField(label="Provider name", max_length=200)
@@ -88,12 +94,8 @@ class FollowUpForm(forms.Form):
         max_length=500,
         help_text="Empty means the live conversion snapshot.",
     )
-    conversion_href = forms.URLField(
-        label="Conversion link",
-        required=False,
-        max_length=2000,
-        assume_scheme="https",
-        validators=[LINK_VALIDATOR],
+    conversion_href = WebLinkField(
+        label="Conversion link", required=False, max_length=2000, assume_scheme="https"
     )
 
 

@@ -199,6 +199,14 @@ def test_bad_follow_ups_are_refused_and_nothing_is_stored(api_client, body, fiel
     assert not GuardrailFollowUp.objects.exists()
 
 
+@pytest.mark.parametrize("href", ["javascript:alert(1)", "ftp://files.example/x", "not a link"])
+def test_a_conversion_link_must_be_a_web_address_and_is_reported_once(api_client, href):
+    body = {"providerId": "p", "providerName": "P", "action": "pause", "conversionHref": href}
+    response = api_client.post(URL, body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["conversionHref"] == ["Enter a valid URL."]
+
+
 def test_a_json_array_body_is_refused(api_client):
     response = api_client.post(URL, [1, 2], format="json")
     assert response.status_code == 400

@@ -344,6 +344,7 @@ def test_a_bad_follow_up_form_shows_errors_and_stores_nothing(client, alice):
     assert response.status_code == 400
     assert not GuardrailFollowUp.objects.exists()
     assert response.content.decode().count('class="errorlist') >= 3
+    assert response.content.decode().count("Enter a valid URL.") == 1
 
 
 @pytest.mark.parametrize("href", ["javascript:alert(document.cookie)", "ftp://example.org/x"])
@@ -422,3 +423,17 @@ def test_query_count_does_not_grow_with_the_data(client, alice, django_assert_nu
     # session, user, permissions, providers, timeline, runs, funnel, messages...: a constant.
     with django_assert_num_queries(6):
         assert client.get(URL).status_code == 200
+
+
+def test_the_timeline_shows_when_in_utc_as_date_and_time(client, alice):
+    from datetime import UTC, datetime
+
+    GuardrailFollowUp.objects.create(
+        provider_id="prov-" + "x" * 180,  # one unbroken id: the cell wraps it
+        provider_name="Provider",
+        action="pause",
+        created_at=datetime(2026, 1, 22, 4, 7, 31, tzinfo=UTC),
+    )
+    client.force_login(alice)
+    html = client.get(URL).content.decode()
+    assert '<time datetime="2026-01-22T04:07:31.000000Z">2026-01-22 04:07</time>' in html

@@ -15,3 +15,12 @@ def web_link(value: object) -> str:
     if isinstance(value, str) and urlsplit(value.strip()).scheme.lower() in {"http", "https"}:
         return value
     return ""
+
+
+@register.filter
+def utc_minute(value: object) -> str:
+    """An API timestamp (``2026-11-18T08:20:31.000000Z``) as ``2026-11-18 08:20``."""
+    if not isinstance(value, str) or "T" not in value:
+        return "" if value is None else str(value)
+    day, _, clock = value.partition("T")
+    return f"{day} {clock[:5]}"

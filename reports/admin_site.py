@@ -16,6 +16,8 @@ class OperationsAdminSite(admin.AdminSite):
     site_header = "smplat reports"
     site_title = "smplat reports"
     index_title = "Operations"
+    # The site has no public pages: no "View site" link to a 404.
+    site_url = None
 
     def get_app_list(self, request, app_label=None):
         app_list = super().get_app_list(request, app_label)

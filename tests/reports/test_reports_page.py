@@ -297,6 +297,7 @@ def test_timeline_filters_and_pages_by_cursor(client, alice):
     before = first.split("before=")[1].split("#")[0]
     second = client.get(f"{URL}?action=pause&before={before}").content.decode()
     assert second.count('class="badge action-pause"') == 15 and "Older follow-ups" not in second
+    assert '<a href="?action=pause#follow-ups">&lsaquo; Newest</a>' in second  # filter kept
 
 
 def test_a_broken_page_link_is_a_message_not_an_error(client, alice):

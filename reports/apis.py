@@ -201,6 +201,17 @@ class StaffSessionApi(APIView):
     # A plain HTML form (no JavaScript) posts form-encoded; the body carries only the token.
     parser_classes = [FormParser, MultiPartParser, LimitedJSONParser]
 
+    def permission_denied(self, request, message=None, code=None):
+        if not request.user or not request.user.is_authenticated:
+            keyed = "HTTP_AUTHORIZATION" in request.META or "HTTP_X_API_KEY" in request.META
+            raise exceptions.NotAuthenticated(
+                "This route is for staff signed in to the admin (their browser session);"
+                " API keys are not accepted here."
+                if keyed
+                else "Sign in to the admin first: this route is for staff sessions."
+            )
+        super().permission_denied(request, message=message, code=code)
+
 
 def _stream_artifact(feed: str, filename: str):
     try:

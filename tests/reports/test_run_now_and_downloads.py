@@ -97,7 +97,9 @@ def test_the_trigger_needs_csrf_staff_and_permission(alice, bob, charlie, api_cl
     for user in (bob, charlie):
         client, token = _csrf_client(user)
         assert client.post(TRIGGER, HTTP_X_CSRFTOKEN=token).status_code == 403
-    assert api_client.post(TRIGGER).status_code == 403  # the API key is not a staff session
+    keyed = api_client.post(TRIGGER)  # the API key is not a staff session, and it says so
+    assert keyed.status_code == 403
+    assert "API keys are not accepted here" in keyed.json()["error"]["message"]
     assert not ExportRun.objects.exists()
 
 

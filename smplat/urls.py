@@ -3,9 +3,9 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.negotiation import DefaultContentNegotiation
 
 from smplat.api.exceptions import error_body
+from smplat.api.params import SchemaContentNegotiation
 
 
 def healthz(request):
@@ -30,10 +30,11 @@ urlpatterns = [
     path("", include("telemetry.urls")),
     path("", include("reports.urls")),
     path("healthz", healthz, name="healthz"),
-    # The schema alone negotiates: YAML by default, JSON for Accept: application/json.
+    # The schema alone negotiates: YAML by default, JSON for Accept: application/json or
+    # ?format=json.
     path(
         "api/schema/",
-        SpectacularAPIView.as_view(content_negotiation_class=DefaultContentNegotiation),
+        SpectacularAPIView.as_view(content_negotiation_class=SchemaContentNegotiation),
         name="api-schema",
     ),
     path(

@@ -77,3 +77,14 @@ def test_the_docs_page_is_for_staff(client, alice, charlie):
     assert page.status_code == 200
     assert b"swagger-ui" in page.content
     assert b"cdn.jsdelivr" not in page.content
+
+
+def test_either_key_header_is_enough_and_format_json_gives_json(client):
+    response = client.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.oai.openapi+json")
+    operation = response.json()["paths"]["/api/v1/reporting/guardrails/followups"]["get"]
+    # Separate objects are alternatives; one object naming both would require both.
+    assert {"bearerKey": []} in operation["security"]
+    assert {"apiKeyHeader": []} in operation["security"]
+    assert {"bearerKey": [], "apiKeyHeader": []} not in operation["security"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from rest_framework import serializers
-from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.utils.mediatypes import media_type_matches
 
 from smplat.cursors import InvalidCursor, parse_cursor
@@ -119,6 +119,15 @@ class IgnoreClientContentNegotiation(BaseContentNegotiation):
 
     def select_renderer(self, request, renderers, format_suffix=None):
         return (renderers[0], renderers[0].media_type)
+
+
+class SchemaContentNegotiation(DefaultContentNegotiation):
+    """The schema's own negotiation: Accept, or ``?format=json|yaml`` (which the rest of the
+    API leaves alone: ``format`` is a filter of the experiment events)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        chosen = format_suffix or request.query_params.get("format")
+        return super().select_renderer(request, renderers, format_suffix=chosen)
 
 
 def parse_query(request, serializer_class: type[serializers.Serializer]) -> dict:

@@ -51,6 +51,11 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "smplat.api.authentication.ApiKeyAuthentication"
     name = ["bearerKey", "apiKeyHeader"]
 
+    def get_security_requirement(self, auto_schema):
+        """Either header: two requirement objects are alternatives, one object with both
+        names would mean a client must send both."""
+        return [{name: []} for name in self.name]
+
     def get_security_definition(self, auto_schema):
         return [
             {

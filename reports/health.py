@@ -69,6 +69,7 @@ class StatusResult:
     configured: bool
     payload: dict[str, Any] | None = None
     error: str | None = None
+    notice: str | None = None  # nothing wrong, nothing to read yet
 
 
 @dataclass
@@ -221,7 +222,9 @@ def _read_status(feed: str, url: str, version: str = "") -> StatusResult:
     local = url.removeprefix("file://")
     if "://" not in local and not Path(local).exists():
         # A local status file appears with the first run that writes it.
-        return StatusResult(configured=True, error="No status written yet: the export has not run.")
+        return StatusResult(
+            configured=True, notice="No status file yet: the next run of this site writes it."
+        )
     try:
         payload = status_read(url, timeout=settings.EXPORT_CARD_STATUS_TIMEOUT_SECONDS)
         result = StatusResult(configured=True, payload=payload)

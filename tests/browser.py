@@ -73,15 +73,21 @@ def chromium() -> Iterator:
 def browser_page(chromium, live_server) -> Iterator[Callable]:
     """A factory of pages logged in through the admin login form (as a person would).
 
-    ``browser_page(user=..., password=..., next_url=..., color_scheme="light"|"dark")``
-    returns a page showing ``next_url`` after the login; contexts close after the test.
+    ``browser_page(user=..., password=..., next_url=..., color_scheme="light"|"dark",
+    viewport={"width": ..., "height": ...})`` returns a page showing ``next_url`` after the
+    login; contexts close after the test.
     """
     contexts = []
 
     def open_page(
-        *, user: str, password: str, next_url: str = "/admin/", color_scheme: str = "light"
+        *,
+        user: str,
+        password: str,
+        next_url: str = "/admin/",
+        color_scheme: str = "light",
+        viewport: dict | None = None,
     ):
-        context = chromium.new_context(viewport=VIEWPORT, color_scheme=color_scheme)
+        context = chromium.new_context(viewport=viewport or VIEWPORT, color_scheme=color_scheme)
         contexts.append(context)
         context.set_default_timeout(TIMEOUT_MS)
         page = context.new_page()

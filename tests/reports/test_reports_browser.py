@@ -9,6 +9,7 @@ from django.core.cache import cache
 
 from exports.models import ExportRun
 from tests.browser import screenshot
+from tests.factories import GuardrailFollowUpFactory
 from tests.subprocesses import child_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -83,3 +84,26 @@ def test_reports_page_in_dark_mode(browser_page, alice, demo_data, demo_exports)
     )
     assert background != "rgb(255, 255, 255)"
     screenshot(page, "reports-page-dark")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/reports/",
+        "/admin/onboarding/",
+        "/dashboard/telemetry/",
+        "/dashboard/telemetry/gdpr/",
+    ],
+)
+def test_a_phone_screen_does_not_scroll_sideways(browser_page, alice, demo_data, path):
+    """Wide tables scroll inside their own box; even an unbroken 180-character id wraps."""
+    GuardrailFollowUpFactory(provider_id="prov-" + "x" * 180)
+    page = browser_page(
+        user="alice",
+        password="alice-password",
+        next_url=path,
+        viewport={"width": 390, "height": 844},
+    )
+    width = page.evaluate("document.documentElement.scrollWidth")
+    screenshot(page, "phone" + path.strip("/").replace("/", "-"))
+    assert width <= 392, f"{path} is {width}px wide on a 390px screen"

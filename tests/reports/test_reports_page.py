@@ -438,3 +438,17 @@ def test_the_timeline_shows_when_in_utc_as_date_and_time(client, alice):
     client.force_login(alice)
     html = client.get(URL).content.decode()
     assert '<time datetime="2026-01-22T04:07:31.000000Z">2026-01-22 04:07</time>' in html
+
+
+def test_every_admin_page_names_the_site_icon(client, alice):
+    from django.test import Client
+
+    login = Client().get("/admin/login/").content.decode()
+    assert 'rel="icon" type="image/svg+xml" href="/static/reports/favicon.svg"' in login
+    client.force_login(alice)
+    for path in ("/admin/", URL, "/admin/onboarding/", "/dashboard/telemetry/"):
+        html = client.get(path).content.decode()
+        assert 'rel="icon" type="image/svg+xml" href="/static/reports/favicon.svg"' in html, path
+    icon = client.get("/static/reports/favicon.svg")
+    assert icon.status_code == 200
+    assert b"<svg" in b"".join(icon.streaming_content)

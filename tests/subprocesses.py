@@ -8,9 +8,12 @@ from urllib.parse import quote
 from django.db import connection
 
 
-def database_url() -> str:
-    """A DATABASE_URL for the current test database, TCP or Unix socket (embedded Postgres)."""
-    db = connection.settings_dict
+def database_url(name: str | None = None) -> str:
+    """A DATABASE_URL for the current test database (or database ``name`` on its server),
+    TCP or Unix socket (embedded Postgres)."""
+    db = {**connection.settings_dict}
+    if name is not None:
+        db["NAME"] = name
     credentials = quote(db["USER"] or "")
     if db["PASSWORD"]:
         credentials += ":" + quote(db["PASSWORD"])

@@ -288,7 +288,7 @@ def test_a_database_without_the_tables_is_missing_not_unreachable(command, tmp_p
     from tests.subprocesses import database_url
 
     name = f"smplat_unmigrated_{os.getpid()}"
-    admin_url = database_url().rsplit("/", 1)[0] + "/postgres"
+    admin_url = database_url("postgres")
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -299,7 +299,7 @@ def test_a_database_without_the_tables_is_missing_not_unreachable(command, tmp_p
             env={
                 **os.environ,
                 "DJANGO_SETTINGS_MODULE": "tests.settings",
-                "DATABASE_URL": database_url().rsplit("/", 1)[0] + f"/{name}",
+                "DATABASE_URL": database_url(name),
                 "MONITOR_ALERT_WEBHOOK_URL": "",
             },
             capture_output=True,

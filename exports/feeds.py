@@ -10,7 +10,8 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -289,6 +290,8 @@ class ApiFeed(FeedDefinition):
             if api_key:
                 headers["Authorization"] = f"Bearer {api_key}"
             response = request_with_retries("GET", _with_query(api_url, params), headers=headers)
+            if sent == 0:
+                _refuse_a_clock_ahead_of_the_api(response, until)
             try:
                 body = response.json()
                 rows = body[self.rows_key]
@@ -310,6 +313,30 @@ class ApiFeed(FeedDefinition):
             if not next_cursor:
                 return
             cursor = next_cursor
+
+
+def _refuse_a_clock_ahead_of_the_api(response, until: datetime | None) -> None:
+    """``until`` (now minus the safety lag) comes from this host's clock, the rows' timestamps
+    from the API's database. A host running ahead of the API server by more than the lag
+    would read up to "now" or past it, where rows that commit late are skipped for good: the
+    run stops before sending anything. (``Date`` is whole seconds, so about a second of
+    margin is given.)"""
+    header = response.headers.get("Date")
+    if until is None or not header:
+        return
+    try:
+        server_now = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return
+    if server_now.tzinfo is None:  # "-0000": UTC, source unknown
+        server_now = server_now.replace(tzinfo=UTC)
+    if until > server_now + timedelta(seconds=1):
+        ahead = (until - server_now).total_seconds()
+        raise ValueError(
+            f"this host's clock is ahead of the reporting API's (Date: {header}): the run would"
+            f" read {ahead:.0f} s past the API's present, inside the safety lag where late"
+            " rows still arrive. Fix the clock (NTP) or raise EXPORT_SAFETY_LAG_SECONDS"
+        )
 
 
 def _with_query(url: str, params: dict[str, str]) -> str:

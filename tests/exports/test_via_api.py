@@ -75,3 +75,46 @@ def test_via_api_without_a_key_fails_without_retrying(live_server, tmp_path, set
     settings.CHECKOUT_API_KEY = ""  # the client sends no key (and the site accepts none)
     with pytest.raises(CommandError, match=r"401 .*\(not retried\)"):
         export(live_server, tmp_path)
+
+
+@pytest.mark.django_db
+def test_a_host_clock_ahead_of_the_api_stops_the_run_before_any_row(
+    httpserver, tmp_path, monkeypatch
+):
+    """until comes from this host's clock: a minute ahead of the API server (whose Date
+    header is the real time), the safety lag (5 s) is gone and late rows could be skipped,
+    so nothing is sent."""
+    from django.utils import timezone
+
+    from exports.models import ExportRun
+
+    real_now = timezone.now
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + timedelta(minutes=1))
+    event = {"eventId": "e1", "recordedAt": "2026-01-22T04:00:00.000000Z", "slug": "s"}
+    httpserver.expect_request(ENDPOINT).respond_with_json({"events": [event], "nextCursor": None})
+    with pytest.raises(CommandError, match="clock is ahead of the reporting API's"):
+        call_command(
+            "export_onboarding_pricing_segments_via_api",
+            "--api-url",
+            httpserver.url_for(ENDPOINT),
+            "--sink",
+            "file",
+            "--file-path",
+            str(tmp_path / "via-api.ndjson"),
+            stderr=io.StringIO(),
+        )
+    assert (tmp_path / "via-api.ndjson").read_bytes() == b""  # opened, nothing written
+    assert ExportRun.objects.get().outcome == "failed"
+
+    monkeypatch.setattr(timezone, "now", real_now)  # clocks agree: the same run goes through
+    call_command(
+        "export_onboarding_pricing_segments_via_api",
+        "--api-url",
+        httpserver.url_for(ENDPOINT),
+        "--sink",
+        "file",
+        "--file-path",
+        str(tmp_path / "via-api.ndjson"),
+        stderr=io.StringIO(),
+    )
+    assert read_ndjson(tmp_path / "via-api.ndjson") == [event]

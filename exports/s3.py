@@ -22,8 +22,9 @@ class S3Failed(Exception):
 
 
 @contextmanager
-def s3_errors(attempted: str) -> Iterator[None]:
-    """botocore's and boto3's errors inside as ``S3Failed("<attempted> failed: <why>")``."""
+def s3_errors(attempted: str, raising: type[Exception] = S3Failed) -> Iterator[None]:
+    """botocore's and boto3's errors inside as ``raising("<attempted> failed: <why>")``: one
+    line with S3's code and message (the sink and the cursor store raise their own types)."""
     from boto3.exceptions import Boto3Error
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -32,9 +33,9 @@ def s3_errors(attempted: str) -> Iterator[None]:
     except ClientError as exc:
         error = exc.response.get("Error", {})
         why = " ".join(filter(None, [error.get("Code"), error.get("Message")])) or str(exc)
-        raise S3Failed(f"{attempted} failed: {why}") from exc
+        raise raising(f"{attempted} failed: {why}") from exc
     except (BotoCoreError, Boto3Error) as exc:
-        raise S3Failed(f"{attempted} failed: {exc}") from exc
+        raise raising(f"{attempted} failed: {exc}") from exc
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from django.conf import settings
 
 from exports.files import replace_atomically
 from exports.models import Feed
-from exports.s3 import parse_s3_uri, s3_client, s3_errors
+from exports.s3 import S3Location, parse_s3_uri, s3_client, s3_errors
 
 # The largest status payload a reader accepts: they are a few hundred bytes.
 MAX_STATUS_BYTES = 256 * 1024
@@ -165,27 +165,29 @@ def _read_file(path: str) -> bytes:
     return raw
 
 
-def check_status_destination(destination: str) -> None:
-    """ValueError unless ``destination`` is an ``s3://bucket/key`` URI or a local path: an
-    https:// URL is where the site reads a payload (``*_STATUS_URL``), not where a run can
-    write one (``*_STATUS_S3_URI``), and must not become a folder named ``https:``."""
+def check_status_destination(destination: str) -> S3Location | None:
+    """Where a status payload goes: the S3 object of an ``s3://bucket/key`` URI, or None for
+    a local path. ValueError for anything else: an https:// URL is where the site reads a
+    payload (``*_STATUS_URL``), not where a run can write one (``*_STATUS_S3_URI``), and must
+    not become a folder named ``https:``."""
     scheme = urlsplit(destination).scheme
     if scheme == "s3":
         location = parse_s3_uri(destination)
         if not location.key or location.key.endswith("/"):
             raise ValueError(f"{destination!r} names no object: use s3://bucket/path/status.json")
-    elif scheme not in {"", "file"}:
+        return location
+    if scheme not in {"", "file"}:
         raise ValueError(
             f"cannot write a status payload to {scheme}://; use s3://bucket/key or a local path"
         )
+    return None
 
 
 def status_write(destination: str, payload: dict[str, Any]) -> None:
     """Write a payload to an ``s3://`` URI (one PUT) or a local path (atomic replace)."""
-    check_status_destination(destination)
+    location = check_status_destination(destination)
     body = json.dumps(payload, indent=2).encode() + b"\n"
-    if urlsplit(destination).scheme == "s3":
-        location = parse_s3_uri(destination)
+    if location is not None:
         with s3_errors(f"writing the status to {location}"):
             s3_client().put_object(
                 Bucket=location.bucket,

@@ -5,7 +5,7 @@ import json
 from botocore.exceptions import BotoCoreError, ClientError
 
 from exports.cursors.base import Checkpoint, CursorStoreError, cursor_from_json
-from exports.s3 import parse_s3_uri, s3_client
+from exports.s3 import parse_s3_uri, s3_client, s3_errors
 
 
 class S3CursorStore:
@@ -41,12 +41,10 @@ class S3CursorStore:
         return cursor_from_json(data, str(self.location))
 
     def save(self, checkpoint: Checkpoint) -> None:
-        try:
+        with s3_errors(f"writing {self.location}", CursorStoreError):
             self.client.put_object(
                 Bucket=self.location.bucket,
                 Key=self.location.key,
                 Body=json.dumps(checkpoint.as_json(), indent=2).encode() + b"\n",
                 ContentType="application/json",
             )
-        except (BotoCoreError, ClientError) as exc:
-            raise CursorStoreError(f"cannot write {self.location}: {exc}") from exc

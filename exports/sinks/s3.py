@@ -3,10 +3,8 @@ from __future__ import annotations
 import re
 from datetime import UTC
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from exports.feeds import Batch
-from exports.s3 import S3Location, parse_s3_uri, s3_client
+from exports.s3 import S3Location, parse_s3_uri, s3_client, s3_errors
 from exports.sinks.base import SinkError
 from smplat.cursors import parse_timestamp
 
@@ -42,15 +40,13 @@ class S3Sink:
 
     def send(self, batch: Batch) -> None:
         location = self.location_for(batch)
-        try:
+        with s3_errors(f"S3 upload to {location}", SinkError):
             self.client.put_object(
                 Bucket=location.bucket,
                 Key=location.key,
                 Body=batch.ndjson(),
                 ContentType="application/x-ndjson",
             )
-        except (BotoCoreError, ClientError) as exc:
-            raise SinkError(f"S3 upload to {location} failed: {exc}") from exc
         self.last_location = location
 
     def close(self) -> None:

@@ -171,3 +171,21 @@ def test_a_follow_up_status_destination_that_is_a_url_fails_the_run_before_any_r
         )
     assert not (tmp_path / "out.ndjson").exists()
     assert ExportRun.objects.get().outcome == "failed"
+
+
+def test_a_missing_bucket_fails_the_sink_and_the_cursor_store_in_one_line(s3):
+    make_follow_ups(2)
+    with pytest.raises(CommandError, match=r"S3 upload to s3://no-such-bucket/.* NoSuchBucket"):
+        call_command(
+            "export_guardrail_followups",
+            "--sink",
+            "s3",
+            "--s3-uri",
+            "s3://no-such-bucket/landing",
+            stderr=open("/dev/null", "w"),  # noqa: SIM115
+        )
+    from django.utils import timezone
+
+    store = S3CursorStore("s3://no-such-bucket/cursor.json")
+    with pytest.raises(CursorStoreError, match=r"writing s3://no-such-bucket/cursor.json .*NoSuch"):
+        store.save(Checkpoint(cursor="2026-01-22T04:00:00Z~1", rows=1, updated_at=timezone.now()))

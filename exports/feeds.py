@@ -1,36 +1,32 @@
-"""What each feed exports. A feed declares its rows (model, order, columns), how a row is
-serialised (the one public shape in ``reports/rows.py`` / ``telemetry/rows.py``), its webhook
-envelope and where its configuration lives; the engine (``exports/engine.py``), the sinks and
-the cursor stores are shared by all of them."""
+"""How a feed is declared: what it exports, and every fact the engine and the pages need.
+
+The engine (``exports/engine.py``, the sinks, the cursor stores, ``exports/runs.py``) knows a
+feed only through its declaration here and the registry (``exports/registry.py``); each app
+declares its own feeds beside its data (``reports/feeds.py``, ``telemetry/feeds.py``), the
+way apps register models with the admin. A declaration names the rows or snapshot source,
+the webhook envelope, the settings the feed reads (``exports/config.py``), its card on the
+operator pages (title, download route, the permission that guards its rows) and its cursor.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.db.models import Model, QuerySet
 
+from exports.config import FeedConfig
 from exports.http import request_with_retries
 from exports.models import Feed
-from reports.models import GuardrailFollowUp
-from reports.rows import (
-    FOLLOW_UP_COLUMNS,
-    FOLLOW_UP_JSON_POSITION,
-    FOLLOW_UP_JSON_SQL,
-    follow_up_row,
-)
 from smplat.cursors import Cursor, format_cursor, format_timestamp, parse_cursor, rows_after
 from smplat.ndjson import json_bytes, ndjson_line
 from smplat.textpages import text_pages
-from telemetry.models import CheckoutOfferEvent, PricingExperimentSegment
-from telemetry.rows import OFFER_EVENT_COLUMNS, SEGMENT_COLUMNS, offer_event_row, segment_row
 
 
 @dataclass(frozen=True)
@@ -85,24 +81,59 @@ class Batch:
 
 @dataclass(frozen=True)
 class Filters:
-    """Narrowing options of one run (only those a feed understands are used)."""
+    """Narrowing options of one run: ``equals`` maps a feed's filter option (its
+    ``filter_fields``, e.g. ``provider_id``) to the value rows must have."""
 
-    provider_id: str | None = None
+    equals: Mapping[str, str] = field(default_factory=dict)
     since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Card:
+    """The feed's export-health card on the operator pages."""
+
+    title: str  # as the runbooks name it: "Guardrail export health"
+    order: int  # place on /admin/reports/
+    # URL name of the route streaming the latest artifact ("Download latest NDJSON"), if any.
+    download_route: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class FeedDefinition:
-    name: str
-    envelope: str  # the webhook body is {envelope: [rows]}
-    settings_prefix: str  # <PREFIX>_SINK, _FILE_PATH, _S3_URI, _CURSOR_PATH, ...
-    webhook_setting: str | None
-    slack_setting: str
-    default_cursor_file: str
+    name: str  # one of exports.models.Feed: the name in ExportRun, locks and cursors
+    settings_prefix: str
+    # The FeedConfig fields the feed reads, each from <PREFIX>_<FIELD> unless
+    # ``setting_overrides`` names its variable (ANALYTICS_GUARDRAIL_WEBHOOK, ...).
+    settings: tuple[str, ...]
+    setting_overrides: Mapping[str, str] = field(default_factory=dict)
+    # The permission to read the feed's rows: with exports.view_exportrun it lets a staff
+    # user download the feed's latest artifact.
+    rows_permission: str
+    unit: str = "rows"  # what a run counts, in summaries: rows or events
+    card: Card | None = None
+
+    def __post_init__(self) -> None:
+        Feed(self.name)  # ValueError: ExportRun's constraint knows only Feed's names
 
     @property
     def label(self) -> str:
         return Feed(self.name).label
+
+    @property
+    def config(self) -> FeedConfig:
+        from exports.config import config_for
+
+        return config_for(self)
+
+    @property
+    def download_permissions(self) -> tuple[str, ...]:
+        return ("exports.view_exportrun", self.rows_permission)
+
+    def setting_names(self) -> dict[str, str]:
+        return {
+            name: self.setting_overrides.get(name, f"{self.settings_prefix}_{name.upper()}")
+            for name in self.settings
+        }
 
     def parse_cursor(self, text: str) -> str:
         """Validate a cursor given on the command line; returns its normal text form."""
@@ -113,6 +144,7 @@ class FeedDefinition:
 class RowFeed(FeedDefinition):
     """Rows read from this database in (timestamp, id) order."""
 
+    envelope: str  # the webhook body is {envelope: [rows]}
     model: type[Model]
     timestamp_field: str
     columns: tuple[str, ...]  # for .values(); must include the timestamp and "id"
@@ -123,14 +155,19 @@ class RowFeed(FeedDefinition):
     # With it, batches arrive as finished NDJSON: no Python object per row.
     json_sql: str | None = None
     json_position: tuple[str, str] | None = None
+    # Filter options a run may narrow by (``Filters.equals``) and the model field of each.
+    filter_fields: Mapping[str, str] = field(default_factory=dict)
 
     def parse_cursor(self, text: str) -> str:
         return str(parse_cursor(text, id_kind=self.id_kind))
 
     def queryset(self, filters: Filters) -> QuerySet:
         queryset = self.model.objects.all()
-        if filters.provider_id and self.name == Feed.GUARDRAIL_FOLLOWUPS:
-            queryset = queryset.filter(provider_id=filters.provider_id)
+        for option, value in filters.equals.items():
+            if option not in self.filter_fields:
+                raise ValueError(f"the {self.name} feed cannot be filtered by {option}")
+            if value:
+                queryset = queryset.filter(**{self.filter_fields[option]: value})
         if filters.since is not None:
             queryset = queryset.filter(**{f"{self.timestamp_field}__gte": filters.since})
         return queryset
@@ -206,56 +243,11 @@ class RowFeed(FeedDefinition):
         return f"{row[timestamp_key]}~{row[id_key]}"
 
 
-GUARDRAIL_FOLLOWUPS = RowFeed(
-    name=Feed.GUARDRAIL_FOLLOWUPS,
-    envelope="followUps",
-    settings_prefix="GUARDRAIL_EXPORT",
-    webhook_setting="ANALYTICS_GUARDRAIL_WEBHOOK",
-    slack_setting="GUARDRAIL_EXPORT_SLACK_WEBHOOK",
-    default_cursor_file="guardrail_followups_cursor.json",
-    model=GuardrailFollowUp,
-    timestamp_field="created_at",
-    columns=FOLLOW_UP_COLUMNS,
-    serialise=follow_up_row,
-    id_kind=uuid.UUID,
-    json_sql=FOLLOW_UP_JSON_SQL,
-    json_position=FOLLOW_UP_JSON_POSITION,
-)
-
-ONBOARDING_PRICING_SEGMENTS = RowFeed(
-    name=Feed.ONBOARDING_PRICING_SEGMENTS,
-    envelope="segments",
-    settings_prefix="ONBOARDING_EXPORT",
-    webhook_setting="ANALYTICS_SEGMENTS_WEBHOOK",
-    slack_setting="ONBOARDING_EXPORT_SLACK_WEBHOOK",
-    default_cursor_file="onboarding_export_cursor.json",
-    model=PricingExperimentSegment,
-    timestamp_field="recorded_at",
-    # "id" is the segment row's own key: the tie-breaker of the keyset order.
-    columns=("id", *SEGMENT_COLUMNS),
-    serialise=segment_row,
-    id_kind=int,
-)
-
-OFFER_EVENTS = RowFeed(
-    name=Feed.OFFER_EVENTS,
-    envelope="offerEvents",
-    settings_prefix="OFFER_EVENTS_EXPORT",
-    webhook_setting=None,
-    slack_setting="OFFER_EVENTS_EXPORT_SLACK_WEBHOOK",
-    default_cursor_file="offer_events_cursor.json",
-    model=CheckoutOfferEvent,
-    timestamp_field="recorded_at",
-    columns=OFFER_EVENT_COLUMNS,
-    serialise=offer_event_row,
-    id_kind=uuid.UUID,
-)
-
-
 @dataclass(frozen=True, kw_only=True)
 class ApiFeed(FeedDefinition):
     """Rows read page by page from the reporting API (for hosts without database access)."""
 
+    envelope: str
     rows_key: str = "events"
 
     def parse_cursor(self, text: str) -> str:
@@ -346,21 +338,19 @@ def _with_query(url: str, params: dict[str, str]) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-ONBOARDING_PRICING_SEGMENTS_VIA_API = ApiFeed(
-    name=Feed.ONBOARDING_PRICING_SEGMENTS_VIA_API,
-    envelope="segments",
-    settings_prefix="ONBOARDING_EXPORT",
-    webhook_setting="ANALYTICS_SEGMENTS_WEBHOOK",
-    slack_setting="ONBOARDING_EXPORT_SLACK_WEBHOOK",
-    default_cursor_file="onboarding_export_via_api_cursor.json",
-)
+class Metrics(Protocol):
+    """Figures of a telemetry snapshot, counted line by line as the window streams by."""
 
-ROW_FEEDS: dict[str, FeedDefinition] = {
-    feed.name: feed
-    for feed in (
-        GUARDRAIL_FOLLOWUPS,
-        ONBOARDING_PRICING_SEGMENTS,
-        ONBOARDING_PRICING_SEGMENTS_VIA_API,
-        OFFER_EVENTS,
-    )
-}
+    def add(self, event: dict[str, Any]) -> None: ...
+
+    def result(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class SnapshotFeed(FeedDefinition):
+    """A capture route's NDJSON window, landed whole in S3 with its metrics (SPEC §4)."""
+
+    folder: str  # quick-order / guardrail-workflow, under the bucket's prefix
+    count_header: str  # the route's "rows in this body" header
+    metrics: Callable[[], Metrics]
+    unit: str = "events"

@@ -1,6 +1,7 @@
 """Starting export runs: the functions the management commands, the site's "Run export now"
-and the tests call. Each run takes the feed's advisory lock, is recorded as an ``ExportRun``,
-writes the feed's status payload and posts one Slack message when configured.
+worker and the tests call. Row feeds (``RowFeed``, ``ApiFeed``) and telemetry snapshots
+(``SnapshotFeed``) share one lifecycle (``exports/runs.py``): the feed's advisory lock, an
+``ExportRun``, the status payload and one Slack message.
 
 For a background task::
 
@@ -13,7 +14,6 @@ For a background task::
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -22,18 +22,19 @@ from typing import Any, BinaryIO
 from django.conf import settings
 from django.utils import timezone
 
-from exports.cursors import CursorStoreError, build_cursor_store
+from exports import registry
+from exports.config import FeedConfig
+from exports.cursors import build_cursor_store
 from exports.engine import RunState, high_water_mark, run_batches
-from exports.feeds import ROW_FEEDS, ApiFeed, FeedDefinition, Filters, RowFeed
-from exports.http import DeliveryFailed
-from exports.locks import FeedBusy, feed_lock
+from exports.feeds import ApiFeed, FeedDefinition, Filters, RowFeed, SnapshotFeed
+from exports.locks import FeedBusy
 from exports.models import ExportRun, Feed
-from exports.notifications import slack_notify
 from exports.progress import Progress
-from exports.s3 import S3Failed, parse_s3_uri, presigned_url
-from exports.sinks import SinkError, build_sink
+from exports.runs import ExportFailed, RunEnd, run_feed
+from exports.s3 import parse_s3_uri, presigned_url
+from exports.sinks import build_sink
 from exports.sinks.base import Sink
-from exports.snapshots import SNAPSHOT_FEEDS, SnapshotConfigurationError, snapshot_export
+from exports.snapshots import snapshot_export
 from exports.status import (
     StatusUnavailable,
     check_status_destination,
@@ -42,8 +43,6 @@ from exports.status import (
     workflow_url,
 )
 from smplat.cursors import format_timestamp
-
-logger = logging.getLogger(__name__)
 
 __all__ = [
     "ExportFailed",
@@ -54,26 +53,6 @@ __all__ = [
     "export_run_enqueue",
     "export_snapshot",
 ]
-
-# Failures that are about the outside world or the configuration, reported in one line;
-# anything else is a bug and is logged with its traceback as well.
-EXPECTED_ERRORS = (
-    S3Failed,
-    SinkError,
-    CursorStoreError,
-    DeliveryFailed,
-    SnapshotConfigurationError,
-    ValueError,
-    OSError,
-)
-
-
-class ExportFailed(Exception):
-    """The run failed; ``run`` is its ExportRun (outcome failed, error set)."""
-
-    def __init__(self, message: str, *, run: ExportRun):
-        super().__init__(message)
-        self.run = run
 
 
 @dataclass
@@ -97,44 +76,36 @@ class ExportOptions:
     stream: BinaryIO | None = field(default=None, repr=False)
 
 
-def _setting(definition: FeedDefinition, suffix: str) -> str:
-    return getattr(settings, f"{definition.settings_prefix}_{suffix}", "")
-
-
-def options_from_settings(feed: str) -> ExportOptions:
+def options_from_settings(config: FeedConfig) -> ExportOptions:
     """The options a scheduled or button-started run uses: the feed's ``*_EXPORT_*`` settings.
 
-    The cursor store is S3 when ``*_CURSOR_S3_URI`` is set, else the ``*_CURSOR_PATH`` file.
+    The cursor store is S3 when ``*_CURSOR_S3_URI`` is set, else the ``*_CURSOR_PATH`` file
+    (the same file a command's ``--cursor-store file`` uses without a path).
     """
-    definition = ROW_FEEDS[feed]
-    cursor_uri = _setting(definition, "CURSOR_S3_URI")
     return ExportOptions(
-        sink=_setting(definition, "SINK") or "webhook",
-        file_path=_setting(definition, "FILE_PATH") or None,
-        s3_uri=_setting(definition, "S3_URI") or None,
-        cursor_store="s3" if cursor_uri else "file",
-        cursor_store_uri=cursor_uri or None,
-        cursor_store_path=_setting(definition, "CURSOR_PATH") or definition.default_cursor_file,
+        sink=config.sink or "webhook",
+        file_path=config.file_path or None,
+        s3_uri=config.s3_uri or None,
+        cursor_store="s3" if config.cursor_s3_uri else "file",
+        cursor_store_uri=config.cursor_s3_uri or None,
+        cursor_store_path=config.cursor_path or None,
     )
 
 
-def missing_settings(feed: str) -> list[str]:
-    """The variables a run of ``feed`` with its settings (``export_run``) needs and lacks:
+def missing_settings(definition: FeedDefinition) -> list[str]:
+    """The variables a run of the feed with its settings (``export_run``) needs and lacks:
     such a run could only fail, so the site offers none until they are set."""
-    if feed in SNAPSHOT_FEEDS:
-        prefix = SNAPSHOT_FEEDS[feed].settings_prefix
-        names = [f"{prefix}_URL", f"{prefix}_BUCKET"]
-        return [name for name in names if not getattr(settings, name, "")]
-    definition = ROW_FEEDS[feed]
-    options = options_from_settings(feed)
-    needed = {
-        "webhook": definition.webhook_setting,
-        "file": f"{definition.settings_prefix}_FILE_PATH",
-        "s3": f"{definition.settings_prefix}_S3_URI",
-    }.get(options.sink)
-    if needed is None:
-        return [f"{definition.settings_prefix}_SINK (webhook, file or s3)"]
-    return [] if getattr(settings, needed, "") else [needed]
+    config = definition.config
+    if isinstance(definition, SnapshotFeed):
+        needed = ["url", "bucket"]
+    elif isinstance(definition, RowFeed) and "sink" in definition.settings:
+        sink = config.sink or "webhook"
+        needed = [{"webhook": "webhook_url", "file": "file_path", "s3": "s3_uri"}.get(sink, "")]
+        if not needed[0]:
+            return [f"{config.name_of('sink')} (webhook, file or s3)"]
+    else:
+        return ["a schedule: this feed is exported by its command only"]
+    return [config.name_of(name) for name in needed if not getattr(config, name)]
 
 
 def export_run_enqueue(
@@ -157,58 +128,16 @@ def export_run(
     Returns the finished ExportRun; raises FeedBusy when another run holds the feed (a given
     queued ``run`` is then closed as failed with that reason) and ExportFailed on failure.
     """
-    if feed in SNAPSHOT_FEEDS:
+    definition = registry.feed(feed)
+    if isinstance(definition, SnapshotFeed):
         return export_snapshot(feed=feed, trigger=trigger, requested_by=requested_by, run=run)
     return export_feed(
         feed=feed,
-        options=options_from_settings(feed),
+        options=options_from_settings(definition.config),
         trigger=trigger,
         requested_by=requested_by,
         run=run,
     )
-
-
-def _run_begin(
-    *, feed: str, trigger: str, requested_by, run: ExportRun | None, sink: str
-) -> ExportRun:
-    run = run or ExportRun(feed=feed, trigger=trigger, requested_by=requested_by)
-    run.outcome = ExportRun.Outcome.RUNNING
-    run.started_at = timezone.now()
-    run.sink = sink
-    run.external_url = (workflow_url(feed) or "") if settings.GITHUB_RUN_ID else ""
-    run.save()
-    return run
-
-
-def _run_finish(run: ExportRun, *, outcome: str, error: str = "") -> None:
-    run.outcome = outcome
-    run.error = error
-    run.finished_at = timezone.now()
-    run.save()
-
-
-def _refuse_busy(run: ExportRun | None, exc: FeedBusy) -> None:
-    if run is not None:
-        run.started_at = run.started_at or timezone.now()
-        _run_finish(run, outcome=ExportRun.Outcome.FAILED, error=str(exc))
-
-
-def _slack_text(label: str, run: ExportRun, extra: str = "") -> str:
-    icon = {"succeeded": ":white_check_mark:", "no_data": ":information_source:"}.get(
-        run.outcome, ":x:"
-    )
-    text = (
-        f"{icon} {label} export {run.get_outcome_display().lower()}: {run.rows:,} rows"
-        f" via {run.sink or 'n/a'}, next cursor {run.cursor_after or '(none)'}"
-        f" (run #{run.pk}, {run.trigger})"
-    )
-    if extra:
-        text += f"\n{extra}"
-    if run.error:
-        text += f"\nError: {run.error}"
-    if run.external_url:
-        text += f"\n{run.external_url}"
-    return text
 
 
 def export_feed(
@@ -222,143 +151,106 @@ def export_feed(
     should_stop: Callable[[], bool] = lambda: False,
 ) -> ExportRun:
     """Export a row feed (guardrail follow-ups, segments, offer events) once."""
-    definition = ROW_FEEDS[feed]
-    try:
-        with feed_lock(feed):
-            return _export_feed_locked(
-                definition,
-                options=options,
-                trigger=trigger,
-                requested_by=requested_by,
-                run=run,
-                progress=progress,
-                should_stop=should_stop,
-            )
-    except FeedBusy as exc:
-        _refuse_busy(run, exc)
-        raise
-
-
-def _export_feed_locked(
-    definition: FeedDefinition,
-    *,
-    options: ExportOptions,
-    trigger: str,
-    requested_by,
-    run: ExportRun | None,
-    progress: Progress | None,
-    should_stop: Callable[[], bool],
-) -> ExportRun:
-    run = _run_begin(
-        feed=definition.name,
+    definition = registry.row_feed(feed)
+    return run_feed(
+        definition,
         trigger=trigger,
         requested_by=requested_by,
         run=run,
         sink=options.sink,
+        work=lambda run: _export_rows(
+            definition, run, options=options, progress=progress, should_stop=should_stop
+        ),
     )
-    state = RunState(feed=definition.name, cursor_before=None)
-    sink: Sink | None = None
-    try:
-        status_destination = _setting(definition, "STATUS_S3_URI")
-        if status_destination:  # refused before any row leaves, not after
-            check_status_destination(status_destination)
-        sink = build_sink(
-            options.sink,
-            envelope=definition.envelope,
-            file_path=options.file_path,
-            webhook_url=options.webhook_url
-            or (
-                getattr(settings, definition.webhook_setting, "")
-                if definition.webhook_setting
-                else ""
-            ),
-            s3_uri=options.s3_uri,
-            format=options.format,
-            stream=options.stream,
+
+
+def _export_rows(
+    definition: RowFeed | ApiFeed,
+    run: ExportRun,
+    *,
+    options: ExportOptions,
+    progress: Progress | None,
+    should_stop: Callable[[], bool],
+) -> RunEnd:
+    config = definition.config
+    status_destination = config.status_s3_uri
+    if status_destination:  # refused before any row leaves, not after
+        check_status_destination(status_destination)
+    sink = build_sink(
+        options.sink,
+        envelope=definition.envelope,
+        file_path=options.file_path,
+        webhook_url=options.webhook_url or config.webhook_url,
+        s3_uri=options.s3_uri,
+        format=options.format,
+        stream=options.stream,
+    )
+    store = None
+    if options.cursor_store:
+        store = build_cursor_store(
+            options.cursor_store,
+            path=options.cursor_store_path or config.cursor_path,
+            uri=options.cursor_store_uri,
         )
-        store = None
-        if options.cursor_store:
-            store = build_cursor_store(
-                options.cursor_store,
-                path=options.cursor_store_path or definition.default_cursor_file,
-                uri=options.cursor_store_uri,
-            )
-        if options.cursor:
-            start = definition.parse_cursor(options.cursor)
-        else:
-            start = store.load() if store else None
-        state = RunState(feed=definition.name, cursor_before=start)
-        run.cursor_before = start
-        run.save(update_fields=["cursor_before"])
-        batch_size = options.batch_size or settings.EXPORT_BATCH_SIZE or sink.default_batch_size
-        if isinstance(definition, RowFeed):
-            since = None
-            if options.lookback_days is not None:
-                since = timezone.now() - timedelta(days=options.lookback_days)
-            batches = definition.batches(
-                start=start,
-                batch_size=batch_size,
-                limit=options.limit,
-                filters=Filters(provider_id=options.provider_id, since=since),
-                high_water_mark=high_water_mark(settings.EXPORT_SAFETY_LAG_SECONDS),
-            )
-        else:
-            assert isinstance(definition, ApiFeed)
-            api_url = options.api_url or settings.REPORTING_API_URL
-            if not api_url:
-                raise ValueError("no reporting API URL: pass --api-url or set REPORTING_API_URL")
-            batches = definition.batches(
-                start=start,
-                batch_size=batch_size,
-                limit=options.limit,
-                api_url=api_url,
-                api_key=settings.CHECKOUT_API_KEY,
-                until=timezone.now() - timedelta(seconds=settings.EXPORT_SAFETY_LAG_SECONDS),
-            )
+    start = definition.parse_cursor(options.cursor) if options.cursor else None
+    if not options.cursor and store:
+        start = store.load()
+    run.cursor_before = start
+    run.save(update_fields=["cursor_before"])
+    state = RunState(feed=definition.name, cursor_before=start)
+    try:
         run_batches(
-            batches=batches,
+            batches=_batches(definition, start, options, sink),
             sink=sink,
             store=store,
             state=state,
             progress=progress,
             should_stop=should_stop,
         )
-        if state.interrupted:
-            raise InterruptedError(
-                f"stopped by a signal after {state.rows} rows; the cursor is saved"
-            )
+    finally:
         run.rows, run.cursor_after = state.rows, state.cursor_after
-        _write_row_feed_status(definition, run, sink)
-    except Exception as exc:
-        if not isinstance(exc, EXPECTED_ERRORS):
-            logger.exception("export of %s failed", definition.name)
-        run.rows, run.cursor_after = state.rows, state.cursor_after
-        _run_finish(run, outcome=ExportRun.Outcome.FAILED, error=str(exc) or type(exc).__name__)
-        slack_notify(
-            webhook_url=getattr(settings, definition.slack_setting, ""),
-            text=_slack_text(definition.label, run),
+    if state.interrupted:
+        raise InterruptedError(f"stopped by a signal after {state.rows} rows; the cursor is saved")
+    if status_destination:
+        _write_row_feed_status(definition, run, sink, status_destination)
+    return RunEnd(ExportRun.Outcome.SUCCEEDED if state.rows else ExportRun.Outcome.NO_DATA)
+
+
+def _batches(definition: RowFeed | ApiFeed, start: str | None, options: ExportOptions, sink: Sink):
+    batch_size = options.batch_size or settings.EXPORT_BATCH_SIZE or sink.default_batch_size
+    if isinstance(definition, RowFeed):
+        since = None
+        if options.lookback_days is not None:
+            since = timezone.now() - timedelta(days=options.lookback_days)
+        equals = {"provider_id": options.provider_id} if options.provider_id else {}
+        return definition.batches(
+            start=start,
+            batch_size=batch_size,
+            limit=options.limit,
+            filters=Filters(equals=equals, since=since),
+            high_water_mark=high_water_mark(settings.EXPORT_SAFETY_LAG_SECONDS),
         )
-        raise ExportFailed(str(exc), run=run) from exc
-    _run_finish(
-        run,
-        outcome=ExportRun.Outcome.SUCCEEDED if state.rows else ExportRun.Outcome.NO_DATA,
+    api_url = options.api_url or settings.REPORTING_API_URL
+    if not api_url:
+        raise ValueError("no reporting API URL: pass --api-url or set REPORTING_API_URL")
+    return definition.batches(
+        start=start,
+        batch_size=batch_size,
+        limit=options.limit,
+        api_url=api_url,
+        api_key=settings.CHECKOUT_API_KEY,
+        until=timezone.now() - timedelta(seconds=settings.EXPORT_SAFETY_LAG_SECONDS),
     )
-    slack_notify(
-        webhook_url=getattr(settings, definition.slack_setting, ""),
-        text=_slack_text(definition.label, run),
-    )
-    return run
 
 
-def _write_row_feed_status(definition: FeedDefinition, run: ExportRun, sink: Sink) -> None:
+def _write_row_feed_status(
+    definition: FeedDefinition, run: ExportRun, sink: Sink, destination: str
+) -> None:
     """``{cursor, rows, updatedAt, downloadUrl, workflowUrl}`` to ``*_STATUS_S3_URI``.
 
     ``downloadUrl`` is a presigned link to the newest object when the sink is S3; a run that
     found nothing keeps the previous link (the newest rows are still there).
     """
-    destination = _setting(definition, "STATUS_S3_URI")
-    if not destination:
-        return
     download_url = None
     location = sink.download_location()
     if location:
@@ -373,7 +265,7 @@ def _write_row_feed_status(definition: FeedDefinition, run: ExportRun, sink: Sin
         "rows": run.rows,
         "updatedAt": format_timestamp(timezone.now()),
         "downloadUrl": download_url,
-        "workflowUrl": workflow_url(definition.name),
+        "workflowUrl": workflow_url(definition),
     }
     try:
         status_write(destination, payload)
@@ -396,72 +288,31 @@ def export_snapshot(
 
     A 404 from the capture route means no events yet: the run ends as ``no_data``.
     """
-    definition = SNAPSHOT_FEEDS[feed]
-    try:
-        with feed_lock(feed):
-            run = _run_begin(
-                feed=feed, trigger=trigger, requested_by=requested_by, run=run, sink="s3"
-            )
-            slack_url = definition.setting("SLACK_WEBHOOK")
-            try:
-                result = snapshot_export(
-                    definition,
-                    url=url or definition.setting("URL"),
-                    bucket=bucket or definition.setting("BUCKET"),
-                    prefix=definition.setting("S3_PREFIX") if prefix is None else prefix,
-                    status_uri=definition.setting("STATUS_S3_URI")
-                    if status_uri is None
-                    else status_uri,
-                    api_key=settings.CHECKOUT_API_KEY,
-                )
-            except Exception as exc:
-                if not isinstance(exc, EXPECTED_ERRORS):
-                    logger.exception("export of %s failed", feed)
-                _run_finish(run, outcome=ExportRun.Outcome.FAILED, error=str(exc))
-                slack_notify(webhook_url=slack_url, text=_snapshot_slack_text(definition, run))
-                raise ExportFailed(str(exc), run=run) from exc
-            run.rows = result.events
-            if result.no_events:
-                _run_finish(run, outcome=ExportRun.Outcome.NO_DATA, error="")
-                slack_notify(
-                    webhook_url=slack_url,
-                    text=_snapshot_slack_text(
-                        definition, run, "No events yet (capture route answered 404)."
-                    ),
-                )
-                return run
-            run.cursor_after = str(result.location)
-            _run_finish(run, outcome=ExportRun.Outcome.SUCCEEDED)
-            slack_notify(
-                webhook_url=slack_url,
-                text=_snapshot_slack_text(definition, run, _metrics_line(result.status)),
-            )
-            return run
-    except FeedBusy as exc:
-        _refuse_busy(run, exc)
-        raise
+    definition = registry.feed(feed)
+    assert isinstance(definition, SnapshotFeed), feed
+
+    def work(run: ExportRun) -> RunEnd:
+        config = definition.config
+        result = snapshot_export(
+            definition,
+            url=url or config.url,
+            bucket=bucket or config.bucket,
+            prefix=config.s3_prefix if prefix is None else prefix,
+            status_uri=config.status_s3_uri if status_uri is None else status_uri,
+            api_key=settings.CHECKOUT_API_KEY,
+        )
+        run.rows = result.events
+        if result.no_events:
+            return RunEnd(ExportRun.Outcome.NO_DATA, "No events yet (capture route answered 404).")
+        run.cursor_after = str(result.location)
+        return RunEnd(ExportRun.Outcome.SUCCEEDED, _metrics_line(result.status))
+
+    return run_feed(
+        definition, trigger=trigger, requested_by=requested_by, run=run, sink="s3", work=work
+    )
 
 
 def _metrics_line(status: dict[str, Any] | None) -> str:
     metrics = (status or {}).get("metrics") or {}
     shown = {k: v for k, v in metrics.items() if not isinstance(v, dict | list)}
     return ", ".join(f"{k}={v}" for k, v in shown.items())
-
-
-def _snapshot_slack_text(definition, run: ExportRun, extra: str = "") -> str:
-    icon = {"succeeded": ":white_check_mark:", "no_data": ":information_source:"}.get(
-        run.outcome, ":x:"
-    )
-    text = (
-        f"{icon} {definition.label} export {run.get_outcome_display().lower()}: {run.rows:,} events"
-    )
-    if run.cursor_after:
-        text += f" -> {run.cursor_after}"
-    text += f" (run #{run.pk}, {run.trigger})"
-    if extra:
-        text += f"\n{extra}"
-    if run.error:
-        text += f"\nError: {run.error}"
-    if run.external_url:
-        text += f"\n{run.external_url}"
-    return text

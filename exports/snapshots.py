@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 from django.utils import timezone
 
+from exports.feeds import SnapshotFeed
 from exports.http import request_with_retries
-from exports.models import Feed
 from exports.s3 import S3Location, presigned_url, s3_client, s3_errors
 from exports.status import check_status_destination, status_write, workflow_url
 from smplat.cursors import format_timestamp
@@ -28,116 +27,6 @@ logger = logging.getLogger(__name__)
 
 class SnapshotConfigurationError(ValueError):
     pass
-
-
-class Metrics(Protocol):
-    def add(self, event: dict[str, Any]) -> None: ...
-
-    def result(self) -> dict[str, Any]: ...
-
-
-class QuickOrderMetrics:
-    def __init__(self) -> None:
-        self.names: Counter[str] = Counter()
-        self.seen = 0
-
-    def add(self, event: dict[str, Any]) -> None:
-        self.seen += 1
-        self.names[str(event.get("eventName"))] += 1
-
-    def result(self) -> dict[str, Any]:
-        if not self.seen:  # nothing counted: unknown, not zero
-            return dict.fromkeys(
-                ("startCount", "abortCount", "completeCount", "completionRate"), None
-            )
-        starts = self.names["quick_order.start"]
-        completes = self.names["quick_order.complete"]
-        return {
-            "startCount": starts,
-            "abortCount": self.names["quick_order.abort"],
-            "completeCount": completes,
-            "completionRate": round(completes / starts * 100, 1) if starts else None,
-        }
-
-
-class GuardrailWorkflowMetrics:
-    TOP_PROVIDERS = 10
-
-    def __init__(self) -> None:
-        self.actions: Counter[str] = Counter()
-        self.attachments = 0
-        self.attachment_bytes = 0
-        self.providers: dict[str, dict[str, Any]] = {}
-        self.seen = 0
-
-    def add(self, event: dict[str, Any]) -> None:
-        self.seen += 1
-        action = str(event.get("workflowAction") or "unknown")
-        self.actions[action] += 1
-        metadata = event.get("metadata") if isinstance(event.get("metadata"), dict) else {}
-        if action.startswith("attachment."):
-            self.attachments += 1
-            size = metadata.get("sizeBytes")
-            if isinstance(size, int | float):
-                self.attachment_bytes += int(size)
-        provider_id = event.get("providerId")
-        if provider_id:
-            entry = self.providers.setdefault(
-                provider_id,
-                {"providerId": provider_id, "providerName": None, "events": 0, "lastSeenAt": None},
-            )
-            entry["events"] += 1
-            entry["providerName"] = event.get("providerName") or entry["providerName"]
-            recorded = event.get("recordedAt")
-            if isinstance(recorded, str) and (
-                entry["lastSeenAt"] is None or recorded > entry["lastSeenAt"]
-            ):
-                entry["lastSeenAt"] = recorded
-
-    def result(self) -> dict[str, Any]:
-        if not self.seen:
-            return {"actionCounts": None, "attachmentTotals": None, "providerActivity": None}
-        top = sorted(self.providers.values(), key=lambda p: (-p["events"], p["providerId"]))
-        return {
-            "actionCounts": dict(sorted(self.actions.items())),
-            "attachmentTotals": {"uploads": self.attachments, "bytes": self.attachment_bytes},
-            "providerActivity": top[: self.TOP_PROVIDERS],
-        }
-
-
-@dataclass(frozen=True)
-class SnapshotFeed:
-    name: str
-    settings_prefix: str  # QUICK_ORDER_EXPORT -> _URL, _BUCKET, _S3_PREFIX, _STATUS_S3_URI, ...
-    folder: str  # quick-order / guardrail-workflow, under the bucket's prefix
-    count_header: str
-    metrics: type
-
-    @property
-    def label(self) -> str:
-        return Feed(self.name).label
-
-    def setting(self, suffix: str) -> str:
-        from django.conf import settings
-
-        return getattr(settings, f"{self.settings_prefix}_{suffix}", "")
-
-
-QUICK_ORDER = SnapshotFeed(
-    name=Feed.QUICK_ORDER_TELEMETRY,
-    settings_prefix="QUICK_ORDER_EXPORT",
-    folder="quick-order",
-    count_header="X-Quick-Order-Events",
-    metrics=QuickOrderMetrics,
-)
-GUARDRAIL_WORKFLOW = SnapshotFeed(
-    name=Feed.GUARDRAIL_WORKFLOW_TELEMETRY,
-    settings_prefix="GUARDRAIL_WORKFLOW_EXPORT",
-    folder="guardrail-workflow",
-    count_header="X-Guardrail-Workflow-Events",
-    metrics=GuardrailWorkflowMetrics,
-)
-SNAPSHOT_FEEDS = {feed.name: feed for feed in (QUICK_ORDER, GUARDRAIL_WORKFLOW)}
 
 
 @dataclass
@@ -167,17 +56,16 @@ def snapshot_export(
     status_uri: str = "",
     api_key: str = "",
 ) -> SnapshotResult:
+    names = feed.setting_names()
     if not url:
-        raise SnapshotConfigurationError(f"{feed.settings_prefix}_URL is not set")
+        raise SnapshotConfigurationError(f"{names['url']} is not set")
     if not bucket:
-        raise SnapshotConfigurationError(f"{feed.settings_prefix}_BUCKET is not set")
+        raise SnapshotConfigurationError(f"{names['bucket']} is not set")
     if status_uri:
         try:
             check_status_destination(status_uri)
         except ValueError as exc:
-            raise SnapshotConfigurationError(
-                f"{feed.settings_prefix}_STATUS_S3_URI: {exc}"
-            ) from exc
+            raise SnapshotConfigurationError(f"{names['status_s3_uri']}: {exc}") from exc
     # Prefer NDJSON but accept anything: the route answers NDJSON whatever it negotiates.
     headers = {"Accept": "application/x-ndjson, */*;q=0.5"}
     if api_key:
@@ -230,7 +118,7 @@ def snapshot_export(
         "syncedAt": format_timestamp(synced_at),
         "events": result.events,
         "downloadUrl": download_url,
-        "workflowUrl": workflow_url(feed.name),
+        "workflowUrl": workflow_url(feed),
         "metrics": metrics.result(),
         "s3Uri": str(location),
     }

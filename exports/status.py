@@ -4,10 +4,11 @@ only for the hosts a download may use, see ``download_url_allowed``) or a local 
 
 Reading::
 
-    from exports.status import StatusUnavailable, feed_status, status_read
+    from exports.registry import feed
+    from exports.status import StatusUnavailable, feed_status
 
     try:
-        payload = feed_status("quick_order_telemetry")  # the configured *_STATUS_URL
+        payload = feed_status(feed("quick_order_telemetry"))  # the configured *_STATUS_URL
     except StatusUnavailable as exc:
         ...  # str(exc) is a one-line reason fit for a card
 """
@@ -16,56 +17,28 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
 from exports.files import replace_atomically
-from exports.models import Feed
 from exports.s3 import S3Location, parse_s3_uri, s3_client, s3_errors
+
+if TYPE_CHECKING:
+    from exports.feeds import FeedDefinition
 
 # The largest status payload a reader accepts: they are a few hundred bytes.
 MAX_STATUS_BYTES = 256 * 1024
-
-STATUS_URL_SETTINGS = {
-    Feed.GUARDRAIL_FOLLOWUPS: ("GUARDRAIL_EXPORT_STATUS_URL", "GUARDRAIL_EXPORT_STATUS_S3_URI"),
-    Feed.ONBOARDING_PRICING_SEGMENTS: ("", "ONBOARDING_EXPORT_STATUS_S3_URI"),
-    Feed.QUICK_ORDER_TELEMETRY: (
-        "QUICK_ORDER_EXPORT_STATUS_URL",
-        "QUICK_ORDER_EXPORT_STATUS_S3_URI",
-    ),
-    Feed.GUARDRAIL_WORKFLOW_TELEMETRY: (
-        "GUARDRAIL_WORKFLOW_EXPORT_STATUS_URL",
-        "GUARDRAIL_WORKFLOW_EXPORT_STATUS_S3_URI",
-    ),
-}
-WORKFLOW_URL_SETTINGS = {
-    Feed.GUARDRAIL_FOLLOWUPS: "GUARDRAIL_EXPORT_WORKFLOW_URL",
-    Feed.ONBOARDING_PRICING_SEGMENTS: "ONBOARDING_EXPORT_WORKFLOW_URL",
-    Feed.ONBOARDING_PRICING_SEGMENTS_VIA_API: "ONBOARDING_EXPORT_WORKFLOW_URL",
-    Feed.QUICK_ORDER_TELEMETRY: "QUICK_ORDER_EXPORT_WORKFLOW_URL",
-    Feed.GUARDRAIL_WORKFLOW_TELEMETRY: "GUARDRAIL_WORKFLOW_EXPORT_WORKFLOW_URL",
-}
-
 
 class StatusUnavailable(Exception):
     """The status payload could not be read; the message is a one-line reason."""
 
 
-def status_url_for(feed: str) -> str:
-    """Where the site reads a feed's status: its ``*_STATUS_URL``, else where the exporter
-    writes it (``*_STATUS_S3_URI``), else empty (not configured)."""
-    url_setting, write_setting = STATUS_URL_SETTINGS.get(feed, ("", ""))
-    return (getattr(settings, url_setting, "") if url_setting else "") or getattr(
-        settings, write_setting, ""
-    )
-
-
-def workflow_url(feed: str) -> str | None:
+def workflow_url(definition: FeedDefinition) -> str | None:
     """The feed's ``*_WORKFLOW_URL`` override, else this GitHub Actions run, else None."""
-    override = getattr(settings, WORKFLOW_URL_SETTINGS.get(feed, ""), "")
+    override = definition.config.workflow_url
     if override:
         return override
     if settings.GITHUB_SERVER_URL and settings.GITHUB_REPOSITORY and settings.GITHUB_RUN_ID:
@@ -91,10 +64,11 @@ def download_url_allowed(url: str) -> bool:
     return parts.hostname in allowed
 
 
-def feed_status(feed: str, *, timeout: float | None = None) -> dict[str, Any]:
-    url = status_url_for(feed)
+def feed_status(definition: FeedDefinition, *, timeout: float | None = None) -> dict[str, Any]:
+    """The feed's status payload, read from its ``*_STATUS_URL`` (else ``*_STATUS_S3_URI``)."""
+    url = definition.config.status_location
     if not url:
-        raise StatusUnavailable(f"no status location is configured for {feed}")
+        raise StatusUnavailable(f"no status location is configured for {definition.name}")
     return status_read(url, timeout=timeout)
 
 

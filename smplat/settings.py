@@ -60,7 +60,7 @@ ALLOWED_HOSTS = env.list(
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "reports.admin_site.OperationsAdminConfig",
+    "reports.pages.admin_site.OperationsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -285,13 +285,22 @@ ONBOARDING_EXPORT_CURSOR_PATH = env.str(
 )
 ONBOARDING_EXPORT_CURSOR_S3_URI = env.str("ONBOARDING_EXPORT_CURSOR_S3_URI", default="")
 ONBOARDING_EXPORT_STATUS_S3_URI = env.str("ONBOARDING_EXPORT_STATUS_S3_URI", default="")
+ONBOARDING_EXPORT_STATUS_URL = env.str("ONBOARDING_EXPORT_STATUS_URL", default="")
 ONBOARDING_EXPORT_SLACK_WEBHOOK = env.str("ONBOARDING_EXPORT_SLACK_WEBHOOK", default="")
 ONBOARDING_EXPORT_WORKFLOW_URL = env.str("ONBOARDING_EXPORT_WORKFLOW_URL", default="")
-# The reporting endpoint export_onboarding_pricing_segments_via_api walks.
+# The reporting endpoint export_onboarding_pricing_segments_via_api walks, and its cursor.
 REPORTING_API_URL = env.str("REPORTING_API_URL", default="")
+ONBOARDING_EXPORT_VIA_API_CURSOR_PATH = env.str(
+    "ONBOARDING_EXPORT_VIA_API_CURSOR_PATH",
+    default=str(BASE_DIR / ".data" / "exports" / "onboarding_export_via_api_cursor.json"),
+)
 
 # Checkout offer events (export_offer_events).
 OFFER_EVENTS_EXPORT_SLACK_WEBHOOK = env.str("OFFER_EVENTS_EXPORT_SLACK_WEBHOOK", default="")
+OFFER_EVENTS_EXPORT_CURSOR_PATH = env.str(
+    "OFFER_EVENTS_EXPORT_CURSOR_PATH",
+    default=str(BASE_DIR / ".data" / "exports" / "offer_events_cursor.json"),
+)
 
 # Telemetry snapshots (export_quick_order_telemetry, export_guardrail_workflow_telemetry).
 QUICK_ORDER_EXPORT_URL = env.str("QUICK_ORDER_EXPORT_URL", default="")

@@ -24,11 +24,12 @@ def healthz(request):
 
 urlpatterns = [
     # Operator pages inside the admin come before the admin's own catch-all routes.
-    path("admin/", include("reports.admin_urls")),
+    path("admin/", include("reports.pages.urls")),
     path("admin/", admin.site.urls),
     path("dashboard/", include("telemetry.dashboard_urls")),
     path("", include("telemetry.urls")),
     path("", include("reports.urls")),
+    path("", include("reports.pages.api_urls")),
     path("healthz", healthz, name="healthz"),
     # The schema alone negotiates: YAML by default, JSON for Accept: application/json or
     # ?format=json.

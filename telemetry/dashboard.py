@@ -24,8 +24,8 @@ from telemetry.models import (
     GdprAuditLog,
 )
 from telemetry.monitors import (
-    GDPR_AUDIT_TABLES,
-    ROLLUP_TABLES,
+    GDPR_AUDIT_FRESHNESS_COLUMNS,
+    ROLLUP_FRESHNESS_COLUMNS,
     FreshnessThresholds,
     TableFreshness,
     table_freshness,
@@ -97,13 +97,13 @@ def window_for(key: str | None) -> Window:
 
 def freshness_of_all_tables(*, now: datetime) -> tuple[list[TableFreshness], TableFreshness]:
     """The rollup tables' and the GDPR audit log's freshness, in one query."""
-    newest = tables_newest(ROLLUP_TABLES + GDPR_AUDIT_TABLES)
+    newest = tables_newest(ROLLUP_FRESHNESS_COLUMNS + GDPR_AUDIT_FRESHNESS_COLUMNS)
     rollups = FreshnessThresholds.for_rollups()
     rollup_checks = [
         table_freshness(table, newest[table], thresholds=rollups, now=now)
-        for table, _ in ROLLUP_TABLES
+        for table, _ in ROLLUP_FRESHNESS_COLUMNS
     ]
-    (gdpr_table, _), *_ = GDPR_AUDIT_TABLES
+    (gdpr_table, _), *_ = GDPR_AUDIT_FRESHNESS_COLUMNS
     gdpr_check = table_freshness(
         gdpr_table, newest[gdpr_table], thresholds=FreshnessThresholds.for_gdpr_audit(), now=now
     )
@@ -289,10 +289,10 @@ def gdpr_audit_overview(*, now: datetime | None = None) -> GdprAuditOverview:
     now = (now or timezone.now()).astimezone(UTC)
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     days = [today - timedelta(days=back) for back in range(GDPR_HISTORY_DAYS - 1, -1, -1)]
-    (table, _), *_ = GDPR_AUDIT_TABLES
+    (table, _), *_ = GDPR_AUDIT_FRESHNESS_COLUMNS
     freshness = table_freshness(
         table,
-        tables_newest(GDPR_AUDIT_TABLES)[table],
+        tables_newest(GDPR_AUDIT_FRESHNESS_COLUMNS)[table],
         thresholds=FreshnessThresholds.for_gdpr_audit(),
         now=now,
     )

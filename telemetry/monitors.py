@@ -17,33 +17,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import requests
 from django.conf import settings
 from django.db import DatabaseError, ProgrammingError, connection
 from django.utils import timezone
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
-from smplat.redact import scrub_url
+from exports.notifications import SlackOutcome, slack_post
+from telemetry.rollups import ROLLUP_TABLES
 
 logger = logging.getLogger(__name__)
 
-ROLLUP_TABLES = (
-    ("chat_telemetry_rollups", "bucket_start"),
-    ("chat_telemetry_domain_rollups", "bucket_start"),
-    ("chat_telemetry_model_rollups", "bucket_start"),
-)
-GDPR_AUDIT_TABLES = (("gdpr_audit_log", "created_at"),)
+# (table, timestamp column) of what each monitor judges by its newest row.
+ROLLUP_FRESHNESS_COLUMNS = tuple((table, "bucket_start") for table in ROLLUP_TABLES)
+GDPR_AUDIT_FRESHNESS_COLUMNS = (("gdpr_audit_log", "created_at"),)
 
 # Exit codes of the monitor commands.
 EXIT_OK = 0
 EXIT_STALE = 1
 EXIT_UNREACHABLE = 2
-
-# Slack answers 429 with Retry-After and, rarely, 5xx; a retry or two rides those out.
-ALERT_RETRIES = 2
-ALERT_BACKOFF_SECONDS = 0.5
-
 
 class Freshness(enum.StrEnum):
     FRESH = "fresh"
@@ -98,7 +88,7 @@ class TableFreshness:
 
     @property
     def newest_text(self) -> str:
-        return format_timestamp(self.newest) if self.newest else "never"
+        return format_moment(self.newest) if self.newest else "never"
 
     @property
     def age_text(self) -> str:
@@ -115,10 +105,10 @@ class TableFreshness:
         """One line for a terminal or Slack: what, since when, and against which threshold."""
         if self.newest is None:
             return f"{self.table}: missing (the table has no rows)"
-        newest = f"newest row {format_timestamp(self.newest)}, {format_duration(self.age)} ago"
+        newest = f"newest row {format_moment(self.newest)}, {format_duration(self.age)} ago"
         if self.status is Freshness.STALE:
             return (
-                f"{self.table}: stale since {format_timestamp(self.newest)} "
+                f"{self.table}: stale since {format_moment(self.newest)} "
                 f"({newest}; error after {format_duration(self.thresholds.error_after)})"
             )
         if self.status is Freshness.WARN:
@@ -129,12 +119,6 @@ class TableFreshness:
         return f"{self.table}: fresh ({newest})"
 
 
-@dataclass(frozen=True)
-class AlertOutcome:
-    delivered: bool
-    detail: str
-
-
 @dataclass
 class MonitorReport:
     """The result of one monitor run; ``exit_code`` is what its command exits with."""
@@ -143,7 +127,7 @@ class MonitorReport:
     checks: list[TableFreshness] = field(default_factory=list)
     error: str | None = None
     error_exit_code: int = EXIT_UNREACHABLE
-    alert: AlertOutcome | None = None
+    alert: SlackOutcome | None = None
 
     @property
     def failing(self) -> list[TableFreshness]:
@@ -164,7 +148,8 @@ class MonitorReport:
         return EXIT_STALE if self.failing else EXIT_OK
 
 
-def format_timestamp(moment: datetime) -> str:
+def format_moment(moment: datetime) -> str:
+    """``2026-11-18 08:20 UTC``: for people (cursors use ``smplat.cursors.format_timestamp``)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -221,12 +206,12 @@ def table_freshness(
 
 
 def rollups_freshness(*, now: datetime | None = None) -> list[TableFreshness]:
-    return tables_freshness(ROLLUP_TABLES, thresholds=FreshnessThresholds.for_rollups(), now=now)
+    return tables_freshness(ROLLUP_FRESHNESS_COLUMNS, thresholds=FreshnessThresholds.for_rollups(), now=now)
 
 
 def gdpr_audit_freshness(*, now: datetime | None = None) -> TableFreshness:
     (check,) = tables_freshness(
-        GDPR_AUDIT_TABLES, thresholds=FreshnessThresholds.for_gdpr_audit(), now=now
+        GDPR_AUDIT_FRESHNESS_COLUMNS, thresholds=FreshnessThresholds.for_gdpr_audit(), now=now
     )
     return check
 
@@ -246,41 +231,15 @@ def monitor_alert_text(report: MonitorReport) -> str:
     return "\n".join(lines)
 
 
-def monitor_alert_send(*, webhook_url: str, text: str) -> AlertOutcome:
-    """POST one Slack message, never raises; its errors name the webhook's host only.
-
-    Retried only when Slack cannot have posted it: a connection that never opened, 429 and
-    503. A read timeout or another 5xx may come after the message went out, and a retry
-    would post the alert twice.
-    """
-    retry = Retry(
-        total=ALERT_RETRIES,
-        connect=ALERT_RETRIES,
-        read=0,
-        other=0,
-        status=ALERT_RETRIES,
-        backoff_factor=ALERT_BACKOFF_SECONDS,
-        status_forcelist=(429, 503),
-        allowed_methods=frozenset({"POST"}),
-        respect_retry_after_header=True,
-        raise_on_status=False,
+def monitor_alert_send(*, webhook_url: str, text: str) -> SlackOutcome:
+    """One alert through the site's Slack sender (never posted twice, never raises)."""
+    outcome = slack_post(
+        webhook_url=webhook_url, text=text, timeout=settings.MONITOR_ALERT_TIMEOUT_SECONDS
     )
-    timeout = settings.MONITOR_ALERT_TIMEOUT_SECONDS
-    with requests.Session() as session:
-        session.mount("http://", HTTPAdapter(max_retries=retry))
-        session.mount("https://", HTTPAdapter(max_retries=retry))
-        try:
-            response = session.post(webhook_url, json={"text": text}, timeout=(timeout, timeout))
-        except requests.RequestException as exc:
-            reason = f"{type(exc).__name__}: {scrub_url(str(exc), webhook_url)}"
-            logger.error("Monitor alert not delivered: %s", reason)
-            return AlertOutcome(delivered=False, detail=f"alert not delivered: {reason}")
-    if response.status_code >= 400:
-        logger.error("Monitor alert refused: HTTP %s", response.status_code)
-        return AlertOutcome(
-            delivered=False, detail=f"alert refused by the webhook: HTTP {response.status_code}"
-        )
-    return AlertOutcome(delivered=True, detail="alert sent to MONITOR_ALERT_WEBHOOK_URL")
+    if outcome.delivered:
+        return SlackOutcome(delivered=True, detail="alert sent to MONITOR_ALERT_WEBHOOK_URL")
+    logger.error("Monitor alert %s", outcome.detail)
+    return SlackOutcome(delivered=False, detail=f"alert {outcome.detail}")
 
 
 def _first_line(exc: Exception) -> str:
@@ -314,7 +273,7 @@ def monitor_run(
         if url:
             report.alert = monitor_alert_send(webhook_url=url, text=monitor_alert_text(report))
         else:
-            report.alert = AlertOutcome(
+            report.alert = SlackOutcome(
                 delivered=False, detail="MONITOR_ALERT_WEBHOOK_URL is not set: no alert sent"
             )
     return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from smplat.csvcells import csv_safe_sql
 from smplat.cursors import format_timestamp
 
 # One row per recorded pricing experiment; keys are the data-lake columns in camelCase.
@@ -32,10 +33,6 @@ def _camel(name: str) -> str:
 
 SEGMENT_KEYS = tuple(_camel(c) for c in SEGMENT_COLUMNS)
 
-# What ``telemetry.selectors.csv_safe`` prefixes with ' (spreadsheet formulas).
-CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-# Their code points: ascii() of a cell is cheaper than comparing its first character.
-_PREFIX_CODES = ", ".join(str(ord(prefix)) for prefix in CSV_FORMULA_PREFIXES)
 _TIMESTAMP_SQL = "to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 
@@ -45,8 +42,7 @@ def _csv_text(column: str) -> str:
     is doubled, nothing else is escaped) in one C call; it quotes more cells than strictly
     needed (capitals, spaces, punctuation), which every CSV reader reads the same. NULL is
     an empty cell, as in Python's writer."""
-    safe = f"CASE WHEN ascii({column}) IN ({_PREFIX_CODES}) THEN '''' || {column} ELSE {column} END"
-    return f"COALESCE(quote_ident({safe}), '')"
+    return f"COALESCE(quote_ident({csv_safe_sql(column)}), '')"
 
 
 _SEGMENT_CSV_TYPED = {

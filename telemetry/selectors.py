@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
-from django.db.models import Count, DecimalField, Max, QuerySet, Sum
+from django.db.models import Count, Max, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 
 from smplat.cursors import (
@@ -17,6 +17,7 @@ from smplat.cursors import (
 )
 from smplat.ndjson import ndjson_line
 from smplat.textpages import text_pages
+from telemetry.metrics import GuardrailWorkflowMetrics, completion_rate
 from telemetry.models import (
     GuardrailWorkflowEvent,
     OnboardingJourney,
@@ -26,7 +27,6 @@ from telemetry.models import (
     QuickOrderEvent,
 )
 from telemetry.rows import (
-    CSV_FORMULA_PREFIXES,
     GUARDRAIL_WORKFLOW_COLUMNS,
     QUICK_ORDER_COLUMNS,
     SEGMENT_COLUMNS,
@@ -79,13 +79,6 @@ def experiment_segments_page(
         columns=SEGMENT_COLUMNS,
     )
     return [segment_row(row) for row in rows], next_cursor
-
-
-def csv_safe(value: object) -> object:
-    """Neutralise a cell a spreadsheet would run as a formula (OWASP's CSV injection advice)."""
-    if isinstance(value, str) and value.startswith(CSV_FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def experiment_segments_csv(
@@ -166,51 +159,23 @@ def guardrail_workflow_export(*, limit: int | None = None) -> WindowExport:
 def guardrail_workflow_summary() -> dict:
     """What the guardrail workflow window says, for the automation history and the cards.
 
-    Same metric names as the exported status payload: ``actionCounts``,
-    ``attachmentTotals`` and ``providerActivity`` (the ten most active providers).
+    ``actionCounts``, ``attachmentTotals`` and ``providerActivity`` are counted by the
+    exported status payload's own definition (``telemetry.metrics.GuardrailWorkflowMetrics``)
+    over the window's rows, so the API and a snapshot of the same window agree; plus
+    ``events`` and ``lastEventAt``. The window is at most 2 000 rows (and its trim slack).
     """
-    window = GuardrailWorkflowEvent.objects.window()
-    totals = window.aggregate(events=Count("id"), last=Max("recorded_at"))
-    actions = dict(
-        window.order_by()
-        .values_list("workflow_action")
-        .annotate(n=Count("id"))
-        .values_list("workflow_action", "n")
-    )
-    # sizeBytes is whatever the client sent: only numbers count, text never breaks the sum.
-    size_bytes = RawSQL(
-        "CASE WHEN jsonb_typeof(metadata -> 'sizeBytes') = 'number' "
-        "THEN (metadata ->> 'sizeBytes')::numeric ELSE 0 END",
-        (),
-        output_field=DecimalField(),
-    )
-    attachments = window.filter(workflow_action="attachment.upload").aggregate(
-        uploads=Count("id"), bytes=Sum(size_bytes)
-    )
-    providers = (
-        window.exclude(provider_id=None)
-        .order_by()
-        .values("provider_id", "provider_name")
-        .annotate(events=Count("id"), last=Max("recorded_at"))
-        .order_by("-events", "provider_id")[:10]
-    )
+    metrics = GuardrailWorkflowMetrics()
+    last = None
+    # Arrival order, as the export route streams the window.
+    window = GuardrailWorkflowEvent.objects.window().order_by("id")
+    for values in window.values(*GUARDRAIL_WORKFLOW_COLUMNS):
+        metrics.add(guardrail_workflow_row(values))
+        if last is None or values["recorded_at"] > last:
+            last = values["recorded_at"]
     return {
-        "events": totals["events"],
-        "lastEventAt": format_timestamp(totals["last"]) if totals["last"] else None,
-        "actionCounts": actions,
-        "attachmentTotals": {
-            "uploads": attachments["uploads"],
-            "bytes": int(attachments["bytes"] or 0),
-        },
-        "providerActivity": [
-            {
-                "providerId": p["provider_id"],
-                "providerName": p["provider_name"],
-                "events": p["events"],
-                "lastActionAt": format_timestamp(p["last"]),
-            }
-            for p in providers
-        ],
+        "events": metrics.seen,
+        "lastEventAt": format_timestamp(last) if last else None,
+        **metrics.result(empty_as_null=False),
     }
 
 
@@ -409,7 +374,7 @@ def quick_order_funnel() -> dict:
         "startCount": starts,
         "abortCount": counts[abort],
         "completeCount": completes,
-        "completionRate": round(completes / starts * 100, 1) if starts else None,
+        "completionRate": completion_rate(starts, completes),
         "abortReasons": [
             {"reason": name, "count": count}
             for name, count in sorted(

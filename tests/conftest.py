@@ -1,11 +1,21 @@
 """Shared fixtures: named users as in healthchecks' tests, and API clients."""
 
 import pytest
+from django.conf import settings as django_settings
 from django.conf import settings
 from rest_framework.test import APIClient
 
 # Playwright fixtures (chromium, browser_page) for the browser smoke tests: tests/browser.py.
 pytest_plugins = ["tests.browser"]
+
+
+@pytest.fixture(autouse=True)
+def cursor_files_in_tmp(settings, tmp_path):
+    """Each test's feeds keep their checkpoints in its own folder (the defaults are under
+    the checkout's .data/, shared by every run on this machine)."""
+    for name in dir(django_settings):  # the fixture's wrapper lists no setting
+        if name.endswith("_CURSOR_PATH"):
+            setattr(settings, name, str(tmp_path / "cursors" / f"{name.lower()}.json"))
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
+from smplat.csvcells import csv_safe
 from smplat.ndjson import json_bytes
-from telemetry.selectors import csv_safe
 
 
 def csv_lines(rows: Iterable[dict[str, Any]], header: list[str], *, with_header: bool) -> bytes:

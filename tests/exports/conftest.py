@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 
 from reports.models import GuardrailFollowUp
 from tests.factories import GuardrailFollowUpFactory
@@ -23,7 +24,7 @@ def export_settings(settings, tmp_path, monkeypatch):
     settings.EXPORT_HTTP_TIMEOUT_SECONDS = 5
     settings.EXPORT_SAFETY_LAG_SECONDS = 0
     settings.EXPORT_WEBHOOK_SECRET = ""
-    for name in dir(settings):
+    for name in dir(django_settings):  # the fixture's wrapper lists no setting
         if name.endswith(("_SLACK_WEBHOOK", "_STATUS_S3_URI", "_STATUS_URL", "_WORKFLOW_URL")):
             setattr(settings, name, "")
     settings.ANALYTICS_GUARDRAIL_WEBHOOK = ""

@@ -17,6 +17,7 @@ from exports.feeds import Batch
 from exports.services import ExportOptions, export_feed
 from reports.models import GuardrailFollowUp
 from reports.rows import FOLLOW_UP_COLUMNS, follow_up_row
+from smplat.csvcells import csv_safe
 from smplat.cursors import format_timestamp
 from smplat.ndjson import json_bytes, ndjson_line
 from telemetry.models import (
@@ -25,7 +26,7 @@ from telemetry.models import (
     PricingExperimentSegment,
 )
 from telemetry.rows import SEGMENT_COLUMNS, SEGMENT_CSV_HEADER
-from telemetry.selectors import SegmentFilters, csv_safe, experiment_segments_csv
+from telemetry.selectors import SegmentFilters, experiment_segments_csv
 from tests.exports.conftest import BASE_TIME
 from tests.factories import GuardrailFollowUpFactory
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from exports.models import ExportRun
-from exports.services import ExportFailed, ExportOptions, export_feed
+from exports.services import ExportFailed, ExportOptions, export_feed, export_run
 from reports.models import GuardrailFollowUp
 from reports.rows import FOLLOW_UP_COLUMNS, follow_up_row
-from tests.exports.conftest import expected_order, make_follow_ups, read_ndjson
+from tests.exports.conftest import BASE_TIME, expected_order, make_follow_ups, read_ndjson
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +66,7 @@ def test_provider_filter_and_file_sink_with_cursor_store(tmp_path):
     assert set(final) >= {"cursor", "rows", "updatedAt"}
 
 
-def test_a_rerun_with_nothing_new_sends_nothing_and_records_no_data(tmp_path):
+def test_a_rerun_with_nothing_new_sends_nothing_and_records_no_data(tmp_path, settings):
     make_follow_ups(3)
     args = ["--sink", "file", "--file-path", str(tmp_path / "f.ndjson"), "--cursor-store", "file"]
     run_command("export_guardrail_followups", *args)
@@ -74,8 +75,34 @@ def test_a_rerun_with_nothing_new_sends_nothing_and_records_no_data(tmp_path):
     assert len(read_ndjson(tmp_path / "f.ndjson")) == 3
     outcomes = list(ExportRun.objects.order_by("id").values_list("outcome", "rows", "trigger"))
     assert outcomes == [("succeeded", 3, "schedule"), ("no_data", 0, "schedule")]
-    # Without --cursor-store-path the runbook's file name in the working directory is used.
-    assert json.loads((tmp_path / "guardrail_followups_cursor.json").read_text())["rows"] == 0
+    # Without --cursor-store-path the feed's configured file is used, as the site's runs do.
+    checkpoint = json.loads(Path(settings.GUARDRAIL_EXPORT_CURSOR_PATH).read_text())
+    assert checkpoint["rows"] == 0
+    assert not (tmp_path / "guardrail_followups_cursor.json").exists()
+
+
+def test_cron_and_run_export_now_share_one_checkpoint(tmp_path, settings):
+    """A command run with ``--cursor-store file`` and the site's own run (the worker behind
+    "Run export now") resume from the same file: neither re-sends what the other sent."""
+    settings.GUARDRAIL_EXPORT_SINK = "file"
+    settings.GUARDRAIL_EXPORT_FILE_PATH = str(tmp_path / "site.ndjson")
+    first = make_follow_ups(3)
+    cron = [
+        "--sink",
+        "file",
+        "--file-path",
+        str(tmp_path / "cron.ndjson"),
+        "--cursor-store",
+        "file",
+    ]
+    run_command("export_guardrail_followups", *cron)
+
+    later = make_follow_ups(2, start=BASE_TIME.replace(month=2))
+    button = export_run(feed="guardrail_followups")
+    assert button.rows == 2
+    assert [r["followUpId"] for r in read_ndjson(tmp_path / "site.ndjson")] == expected_order(later)
+    run_command("export_guardrail_followups", *cron)
+    assert [r["followUpId"] for r in read_ndjson(tmp_path / "cron.ndjson")] == expected_order(first)
 
 
 def test_explicit_cursor_starts_strictly_after_it_even_inside_a_tie():

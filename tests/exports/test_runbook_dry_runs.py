@@ -8,9 +8,9 @@ import json
 
 import pytest
 from django.core.management import call_command
+from smplat.demo import seed_dashboard
 
 from exports.models import ExportRun
-from reports.demo_data import seed_dashboard
 from reports.models import GuardrailFollowUp
 
 pytestmark = pytest.mark.django_db

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from exports import registry
 from exports.status import (
     StatusUnavailable,
     download_url_allowed,
@@ -77,8 +78,8 @@ def test_feed_status_reads_the_configured_location(tmp_path, settings):
     settings.QUICK_ORDER_EXPORT_STATUS_URL = ""
     settings.QUICK_ORDER_EXPORT_STATUS_S3_URI = str(tmp_path / "q.json")
     status_write(str(tmp_path / "q.json"), {"events": 1})
-    assert feed_status("quick_order_telemetry") == {"events": 1}
+    assert feed_status(registry.feed("quick_order_telemetry")) == {"events": 1}
     settings.GUARDRAIL_EXPORT_STATUS_URL = ""
     settings.GUARDRAIL_EXPORT_STATUS_S3_URI = ""
     with pytest.raises(StatusUnavailable, match="no status location"):
-        feed_status("guardrail_followups")
+        feed_status(registry.feed("guardrail_followups"))

@@ -180,7 +180,7 @@ def test_guardrail_workflow_snapshot_metrics_and_local_status(settings, s3, http
         "providerId": "p1",
         "providerName": "One",
         "events": 2,
-        "lastSeenAt": "2026-01-22T05:00:00Z",
+        "lastActionAt": "2026-01-22T05:00:00Z",
     }
 
 
@@ -222,6 +222,55 @@ def test_end_to_end_through_the_sites_own_capture_route(live_server, settings, s
     status = json.loads((tmp_path / "status.json").read_text())
     assert status["events"] == 3
     assert status["metrics"]["startCount"] == 2 and status["metrics"]["completionRate"] == 50.0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_automation_history_and_the_workflow_snapshot_agree_on_one_window(
+    live_server, settings, s3, tmp_path
+):
+    """One definition of the guardrail workflow metrics: the API's ``guardrailWorkflow``
+    summary and the exported status payload of the same window are equal, including every
+    ``attachment.*`` action as an upload, bytes only from numbers, a renamed provider."""
+    from telemetry.models import GuardrailWorkflowEvent
+
+    base = datetime(2026, 1, 22, 4, 0, tzinfo=UTC)
+    actions = [
+        ("attachment.upload", "p1", "One", {"sizeBytes": 1000}),
+        ("attachment.replace", "p1", "One Renamed", {"sizeBytes": 250.7}),
+        ("attachment.delete", "p2", "Two", {"sizeBytes": "12"}),
+        ("note.update", "p2", "Two", {"sizeBytes": True}),
+        ("queue.pause", None, None, {}),
+    ]
+    for index, (action, provider, name, metadata) in enumerate(actions):
+        GuardrailWorkflowEvent.objects.create(
+            workflow_action=action,
+            provider_id=provider,
+            provider_name=name,
+            metadata=metadata,
+            recorded_at=base.replace(minute=index),
+        )
+    settings.GUARDRAIL_WORKFLOW_EXPORT_URL = (
+        live_server.url + "/api/telemetry/guardrail-workflow/export"
+    )
+    settings.GUARDRAIL_WORKFLOW_EXPORT_BUCKET = s3.bucket
+    settings.GUARDRAIL_WORKFLOW_EXPORT_STATUS_S3_URI = str(tmp_path / "wf.json")
+
+    run("export_guardrail_workflow_telemetry")
+    api = requests.get(
+        live_server.url + "/api/v1/fulfillment/providers/automation/status/history",
+        headers={"Authorization": f"Bearer {settings.CHECKOUT_API_KEY}"},
+        timeout=10,
+    ).json()["guardrailWorkflow"]
+
+    exported = json.loads((tmp_path / "wf.json").read_text())["metrics"]
+    assert {key: api[key] for key in exported} == exported
+    assert exported["attachmentTotals"] == {"uploads": 3, "bytes": 1250}
+    assert exported["providerActivity"][0] == {
+        "providerId": "p1",
+        "providerName": "One Renamed",
+        "events": 2,
+        "lastActionAt": "2026-01-22T04:01:00.000000Z",
+    }
 
 
 def test_a_missing_bucket_is_one_line_and_a_failed_run_not_a_traceback(

@@ -12,9 +12,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from exports import services
+from exports import registry, services
 from exports.cursors import CURSOR_STORE_KINDS
-from exports.feeds import ROW_FEEDS
 from exports.locks import FeedBusy
 from exports.models import ExportRun
 from exports.progress import Progress
@@ -91,7 +90,8 @@ class ExportCommand(BaseCommand):
     requires_system_checks = []
 
     def add_arguments(self, parser) -> None:
-        definition = ROW_FEEDS[self.feed]
+        definition = registry.row_feed(self.feed)
+        names = definition.setting_names()
         parser.add_argument("--limit", type=positive_int, help="at most N rows in this run")
         parser.add_argument(
             "--cursor",
@@ -101,8 +101,8 @@ class ExportCommand(BaseCommand):
         parser.add_argument("--file-path", help="NDJSON file the file sink appends to")
         parser.add_argument(
             "--webhook-url",
-            help=f"webhook sink endpoint (default ${definition.webhook_setting})"
-            if definition.webhook_setting
+            help=f"webhook sink endpoint (default ${names['webhook_url']})"
+            if "webhook_url" in names
             else "webhook sink endpoint",
         )
         parser.add_argument("--s3-uri", help="s3://bucket/prefix for the s3 sink")
@@ -113,7 +113,8 @@ class ExportCommand(BaseCommand):
         )
         parser.add_argument(
             "--cursor-store-path",
-            help=f"cursor file of the file store (default {definition.default_cursor_file})",
+            help=f"cursor file of the file store (default ${names['cursor_path']}, the file"
+            " the site's runs use too)",
         )
         parser.add_argument("--cursor-store-uri", help="s3://bucket/key of the s3 store")
         parser.add_argument(

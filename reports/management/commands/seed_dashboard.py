@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from reports.demo_data import seed_dashboard
+from smplat.demo import seed_dashboard
 
 
 class Command(BaseCommand):

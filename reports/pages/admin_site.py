@@ -57,4 +57,4 @@ class OperationsAdminSite(admin.AdminSite):
 class OperationsAdminConfig(AdminConfig):
     """Django's admin app, with the site that links the operator pages."""
 
-    default_site = "reports.admin_site.OperationsAdminSite"
+    default_site = "reports.pages.admin_site.OperationsAdminSite"

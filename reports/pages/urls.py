@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from reports import onboarding, views
+from reports.pages import onboarding, views
 
 urlpatterns = [
     path("reports/", admin.site.admin_view(views.reports_page), name="reports"),

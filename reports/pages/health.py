@@ -23,42 +23,28 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from exports.models import ExportRun, Feed
-from exports.status import StatusUnavailable, status_read, status_url_for, workflow_url
-from reports.services import run_now_blocked
+from exports import registry
+from exports.feeds import FeedDefinition
+from exports.models import ExportRun
+from exports.status import StatusUnavailable, status_read, workflow_url
+from exports.trigger import run_now_blocked
 
 logger = logging.getLogger(__name__)
 
-# The feeds with a card, in page order, and the settings that say how often they run.
-CARD_FEEDS: dict[str, str] = {
-    Feed.GUARDRAIL_FOLLOWUPS: "GUARDRAIL_EXPORT_SCHEDULE_MINUTES",
-    Feed.QUICK_ORDER_TELEMETRY: "QUICK_ORDER_EXPORT_SCHEDULE_MINUTES",
-    Feed.GUARDRAIL_WORKFLOW_TELEMETRY: "GUARDRAIL_WORKFLOW_EXPORT_SCHEDULE_MINUTES",
-    Feed.ONBOARDING_PRICING_SEGMENTS: "ONBOARDING_EXPORT_SCHEDULE_MINUTES",
-}
-# Feeds whose latest artifact can be downloaded through a proxy route (URL names).
-DOWNLOAD_ROUTES: dict[str, str] = {
-    Feed.GUARDRAIL_FOLLOWUPS: "guardrail-followups-export",
-    Feed.QUICK_ORDER_TELEMETRY: "quick-order-export",
-    Feed.GUARDRAIL_WORKFLOW_TELEMETRY: "guardrail-workflow-export-download",
-}
-# What a staff user needs to download a feed's latest artifact: the run history and the
-# rows themselves (the proxies in reports/apis.py check the same; a card shows its download
-# button only to those holding them).
-DOWNLOAD_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    Feed.GUARDRAIL_FOLLOWUPS: ("exports.view_exportrun", "reports.view_guardrailfollowup"),
-    Feed.QUICK_ORDER_TELEMETRY: ("exports.view_exportrun", "telemetry.view_quickorderevent"),
-    Feed.GUARDRAIL_WORKFLOW_TELEMETRY: (
-        "exports.view_exportrun",
-        "telemetry.view_guardrailworkflowevent",
-    ),
-}
 SPARKLINE_RUNS = 24
 
 
+def card_feed_names() -> list[str]:
+    return [definition.name for definition in registry.card_feeds()]
+
+
 def downloadable_feeds(user) -> set[str]:
-    """The feeds whose latest artifact ``user`` may download."""
-    return {feed for feed, needed in DOWNLOAD_PERMISSIONS.items() if user.has_perms(needed)}
+    """The feeds with a download route whose latest artifact ``user`` may download."""
+    return {
+        d.name
+        for d in registry.card_feeds()
+        if d.card.download_route and user.has_perms(d.download_permissions)
+    }
 
 
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="export-status")
@@ -74,14 +60,28 @@ class StatusResult:
 
 @dataclass
 class FeedCard:
-    feed: str
-    label: str
-    schedule_minutes: int
+    definition: FeedDefinition
     status: StatusResult
     runs: list[ExportRun] = field(default_factory=list)  # newest first
     now: datetime = field(default_factory=timezone.now)
     # Why "Run export now" cannot work here (the settings it lacks), or None.
     run_blocked: str | None = None
+
+    @property
+    def feed(self) -> str:
+        return self.definition.name
+
+    @property
+    def label(self) -> str:
+        return self.definition.label
+
+    @property
+    def title(self) -> str:
+        return self.definition.card.title
+
+    @property
+    def schedule_minutes(self) -> int:
+        return self.definition.config.schedule_minutes
 
     # -- what the status payload and the run history say, newest wins --------------------
     @property
@@ -163,7 +163,7 @@ class FeedCard:
     @property
     def workflow_url(self) -> str | None:
         payload = self.status.payload or {}
-        candidate = workflow_url(self.feed) or payload.get("workflowUrl")
+        candidate = workflow_url(self.definition) or payload.get("workflowUrl")
         # Rendered as a link: only http(s) URLs, whatever a status file says.
         if isinstance(candidate, str) and candidate.startswith(("https://", "http://")):
             return candidate
@@ -171,12 +171,12 @@ class FeedCard:
 
     @property
     def download_route(self) -> str | None:
-        return DOWNLOAD_ROUTES.get(self.feed)
+        return self.definition.card.download_route
 
     @property
     def download_available(self) -> bool:
         payload = self.status.payload or {}
-        return self.feed in DOWNLOAD_ROUTES and isinstance(payload.get("downloadUrl"), str)
+        return bool(self.download_route) and isinstance(payload.get("downloadUrl"), str)
 
     @property
     def metrics(self) -> dict[str, Any] | None:
@@ -245,7 +245,7 @@ def feed_statuses(
     results: dict[str, StatusResult] = {}
     pending = {}
     for feed in feeds:
-        url = status_url_for(feed)
+        url = registry.feed(feed).config.status_location
         if not url:
             results[feed] = StatusResult(configured=False)
             continue
@@ -291,7 +291,7 @@ def recent_runs(feeds: list[str], per_feed: int = SPARKLINE_RUNS) -> dict[str, l
 
 
 def feed_cards(feeds: list[str] | None = None, *, refresh: bool = False) -> list[FeedCard]:
-    feeds = feeds or list(CARD_FEEDS)
+    feeds = feeds or card_feed_names()
     runs = recent_runs(feeds)
     statuses = feed_statuses(
         feeds, refresh=refresh, versions={feed: _run_version(runs[feed]) for feed in feeds}
@@ -299,9 +299,7 @@ def feed_cards(feeds: list[str] | None = None, *, refresh: bool = False) -> list
     now = timezone.now()
     return [
         FeedCard(
-            feed=feed,
-            label=Feed(feed).label,
-            schedule_minutes=getattr(settings, CARD_FEEDS[feed]),
+            definition=registry.feed(feed),
             status=statuses[feed],
             runs=runs[feed],
             now=now,

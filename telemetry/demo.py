@@ -1,24 +1,15 @@
-"""Demo data for every table, realistic enough to judge the product by.
-
-Idempotent: every row has a deterministic id (uuid5 of a stable name), inserts skip rows that
-exist, and the rolling windows and run history are only filled while they are empty or short.
-Timestamps are relative to the time of the run, so a fresh seed looks fresh; chat telemetry and
-the GDPR log are generated per hour bucket, so a nightly re-run adds the new hours (and only
-those) and keeps the monitors green.
-"""
+"""Demo telemetry: the quick-order and guardrail workflow windows, onboarding journeys and
+their experiment segments, offer events, chat telemetry and its rollups, the GDPR audit log
+(part of ``smplat.demo.seed_dashboard``)."""
 
 from __future__ import annotations
 
 import random
-import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.utils import timezone
 
-from exports.models import ExportRun, Feed
-from reports.models import GuardrailFollowUp, ProviderAutomationRun
+from smplat.demo import PROVIDERS, Rng, SeedReport, demo_id, insert_new
 from telemetry import services as telemetry_services
 from telemetry.checklist import ONBOARDING_CHECKLIST
 from telemetry.models import (
@@ -33,36 +24,6 @@ from telemetry.models import (
     QuickOrderEvent,
 )
 from telemetry.rollups import rollups_refresh
-
-NAMESPACE = uuid.UUID("6f1c1d64-5c2e-4e0c-9a53-0d6c2f1d9b11")
-
-PROVIDERS = [
-    ("prov-instaboost", "InstaBoost Growth", "instagram", "Instagram DM Concierge", "IG"),
-    ("prov-tiklift", "TikLift Media", "tiktok", "TikTok Creator Boost", "TikTok"),
-    ("prov-ytpulse", "YT Pulse Network", "youtube", "YouTube Premiere Push", "YouTube"),
-    ("prov-socialforge", "SocialForge", "shopify", "Shopify Storefront Reviews", "Shopify"),
-    ("prov-reachhub", "ReachHub Agency", "whatsapp", "WhatsApp Broadcasts", "WhatsApp"),
-    ("prov-fbreach", "FB Reach Partners", "facebook", "Facebook Page Growth", "FB"),
-]
-
-FOLLOW_UP_NOTES = {
-    "pause": [
-        "Delivery velocity hit 4x the guardrail in 20 minutes; paused until the provider confirms drip settings.",
-        "Refill rate above 12% on the last 50 orders. Paused while we audit the account quality.",
-        "Customer complaints about bot-looking profiles; pausing new orders for this provider.",
-        "API returned stale order statuses for two hours. Pausing to stop double submissions.",
-    ],
-    "resume": [
-        "Provider switched to 24h drip delivery; velocity back under the guardrail. Resuming.",
-        "Quality audit passed on 30 sampled profiles. Resuming with normal limits.",
-        "Status sync fixed on their side (ticket #4821). Resumed after a clean hour.",
-    ],
-    "escalate": [
-        "Third breach this week. Escalating to the partner manager for a contract review.",
-        "Provider not answering on the shared Slack channel for 6h; escalated to on-call lead.",
-        "Chargeback risk on 14 orders; escalated to finance and trust & safety.",
-    ],
-}
 
 QUICK_ORDER_PRODUCTS = [
     ("ig-followers-1k", "Instagram Followers – 1,000", "instagram"),
@@ -124,66 +85,12 @@ EXPERIMENTS = [
 OFFERS = ["followers-bundle-upgrade", "priority-delivery", "retention-guarantee", "analytics-addon"]
 
 CHAT_DOMAINS = ["shop.smplat.io", "instaboost.smplat.io", "creators.smplat.io"]
+
 CHAT_MODELS = [
     ("gpt-4o-mini", 650, 0.6),
     ("claude-3-5-haiku", 820, 0.3),
     ("llama-3.1-70b", 1400, 0.1),
 ]
-
-
-def _id(*parts: object) -> uuid.UUID:
-    return uuid.uuid5(NAMESPACE, "/".join(str(p) for p in parts))
-
-
-@dataclass
-class SeedReport:
-    created: dict[str, int] = field(default_factory=dict)
-
-    def add(self, name: str, count: int) -> None:
-        self.created[name] = self.created.get(name, 0) + count
-
-
-def _insert_new(model, objs: list, report: SeedReport, name: str, key: str = "id") -> None:
-    """Insert the objects whose ``key`` is not in the table yet and count them."""
-    wanted = {getattr(o, key): o for o in objs}
-    existing = set(model.objects.filter(**{f"{key}__in": list(wanted)}).values_list(key, flat=True))
-    new = [o for k, o in wanted.items() if k not in existing]
-    model.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
-    report.add(name, len(new))
-
-
-def seed_follow_ups(now: datetime, report: SeedReport, rng: random.Random) -> None:
-    rows = []
-    created_at = now - timedelta(days=14)
-    for index in range(160):
-        # Every fourth follow-up shares its timestamp with the one before (bulk triage),
-        # which is exactly what cursor pagination must get right.
-        if index % 4 != 3:
-            created_at += timedelta(minutes=rng.randint(20, 220))
-        provider_id, provider_name, ctx_id, ctx_label, ctx_type = PROVIDERS[index % len(PROVIDERS)]
-        action = ["pause", "resume", "escalate"][rng.choices([0, 1, 2], weights=[5, 4, 2])[0]]
-        historical = rng.random() < 0.4
-        slice_day = (created_at - timedelta(days=1)).strftime("%Y-%m-%d")
-        rows.append(
-            GuardrailFollowUp(
-                id=_id("follow-up", index),
-                provider_id=provider_id,
-                provider_name=provider_name,
-                action=action,
-                notes=rng.choice(FOLLOW_UP_NOTES[action]),
-                platform_context_id=ctx_id,
-                platform_context_label=ctx_label,
-                platform_context_handle=f"@{provider_id.removeprefix('prov-')}_{rng.randint(1, 40)}",
-                platform_context_type=ctx_type,
-                conversion_cursor=f"{slice_day}T00:00:00Z" if historical else None,
-                conversion_href=(
-                    f"https://admin.smplat.io/admin/reports/conversions?provider={provider_id}"
-                    + (f"&cursor={slice_day}T00:00:00Z" if historical else "")
-                ),
-                created_at=min(created_at, now - timedelta(minutes=5)),
-            )
-        )
-    _insert_new(GuardrailFollowUp, rows, report, "guardrail follow-ups")
 
 
 def seed_quick_order_window(now: datetime, report: SeedReport, rng: random.Random) -> None:
@@ -197,7 +104,7 @@ def seed_quick_order_window(now: datetime, report: SeedReport, rng: random.Rando
     while len(rows) < QUICK_ORDER_WINDOW:
         session += 1
         product_id, title, platform = rng.choice(QUICK_ORDER_PRODUCTS)
-        session_id = f"sess_{_id('qo-session', session).hex[:12]}"
+        session_id = f"sess_{demo_id('qo-session', session).hex[:12]}"
         outcome = rng.choices(["complete", "abort", "open"], weights=[58, 27, 15])[0]
         steps = [("quick_order.start", {"entry": rng.choice(["pdp", "collection", "search"])})]
         if outcome == "complete":
@@ -213,7 +120,7 @@ def seed_quick_order_window(now: datetime, report: SeedReport, rng: random.Rando
             moment += step
             rows.append(
                 QuickOrderEvent(
-                    event_id=_id("quick-order", session, event_name),
+                    event_id=demo_id("quick-order", session, event_name),
                     session_id=session_id,
                     event_name=event_name,
                     product_id=product_id,
@@ -224,7 +131,7 @@ def seed_quick_order_window(now: datetime, report: SeedReport, rng: random.Rando
                 )
             )
     rows = rows[: QUICK_ORDER_WINDOW - have]
-    _insert_new(QuickOrderEvent, rows, report, "quick-order events", key="event_id")
+    insert_new(QuickOrderEvent, rows, report, "quick-order events", key="event_id")
     telemetry_services.window_trim(model=QuickOrderEvent)
 
 
@@ -242,7 +149,7 @@ def seed_guardrail_workflow_window(now: datetime, report: SeedReport, rng: rando
         metadata: dict = {"queue": rng.choice(["guardrail-alerts", "refill-review", "escalations"])}
         if action == "attachment.upload":
             metadata.update(
-                attachmentId=f"att_{_id('att', index).hex[:10]}",
+                attachmentId=f"att_{demo_id('att', index).hex[:10]}",
                 sizeBytes=rng.randint(20_000, 4_000_000),
                 contentType=rng.choice(["image/png", "application/pdf", "text/csv"]),
             )
@@ -252,7 +159,7 @@ def seed_guardrail_workflow_window(now: datetime, report: SeedReport, rng: rando
             )
         rows.append(
             GuardrailWorkflowEvent(
-                event_id=_id("guardrail-workflow", index),
+                event_id=demo_id("guardrail-workflow", index),
                 provider_id=provider_id,
                 provider_name=provider_name,
                 workflow_action=action,
@@ -265,7 +172,7 @@ def seed_guardrail_workflow_window(now: datetime, report: SeedReport, rng: rando
                 recorded_at=now - timedelta(days=5) + step * index,
             )
         )
-    _insert_new(GuardrailWorkflowEvent, rows, report, "guardrail workflow events", key="event_id")
+    insert_new(GuardrailWorkflowEvent, rows, report, "guardrail workflow events", key="event_id")
     telemetry_services.window_trim(model=GuardrailWorkflowEvent)
 
 
@@ -273,7 +180,7 @@ def seed_onboarding(now: datetime, report: SeedReport, rng: random.Random) -> No
     existing = set(OnboardingJourney.objects.values_list("order_id", flat=True))
     task_keys = [key for key, _ in ONBOARDING_CHECKLIST]
     for index in range(120):
-        order_id = _id("order", index)
+        order_id = demo_id("order", index)
         if order_id in existing:
             continue
         order_number = f"SMP-{24000 + index * 7}"
@@ -330,11 +237,11 @@ def seed_offer_events(now: datetime, report: SeedReport, rng: random.Random) -> 
         clicked = rng.random() < 0.18
         rows.append(
             CheckoutOfferEvent(
-                id=_id("offer", index, "impression"),
+                id=demo_id("offer", index, "impression"),
                 offer_slug=slug,
                 event_type="impression",
-                order_id=_id("order", index % 120),
-                session_id=f"sess_{_id('offer-session', index).hex[:12]}",
+                order_id=demo_id("order", index % 120),
+                session_id=f"sess_{demo_id('offer-session', index).hex[:12]}",
                 metadata={
                     "placement": rng.choice(["cart_drawer", "checkout_summary", "thank_you"])
                 },
@@ -344,16 +251,16 @@ def seed_offer_events(now: datetime, report: SeedReport, rng: random.Random) -> 
         if clicked:
             rows.append(
                 CheckoutOfferEvent(
-                    id=_id("offer", index, "cta_click"),
+                    id=demo_id("offer", index, "cta_click"),
                     offer_slug=slug,
                     event_type="cta_click",
-                    order_id=_id("order", index % 120),
+                    order_id=demo_id("order", index % 120),
                     session_id=rows[-1].session_id,
                     metadata={"cta": "add_to_order"},
                     recorded_at=recorded_at + timedelta(seconds=rng.randint(3, 90)),
                 )
             )
-    _insert_new(
+    insert_new(
         CheckoutOfferEvent, [r for r in rows if r.recorded_at < now], report, "offer events"
     )
 
@@ -372,7 +279,7 @@ def seed_chat_telemetry(now: datetime, report: SeedReport, rng_seed: int) -> Non
             if started > now:
                 break
             domain = rng.choice(CHAT_DOMAINS)
-            conversation_id = _id("chat", hour.isoformat(), conv_index)
+            conversation_id = demo_id("chat", hour.isoformat(), conv_index)
             conversations.append(
                 ChatConversation(
                     id=conversation_id,
@@ -386,7 +293,7 @@ def seed_chat_telemetry(now: datetime, report: SeedReport, rng_seed: int) -> Non
                 moment += timedelta(seconds=rng.randint(10, 90))
                 messages.append(
                     ChatMessage(
-                        id=_id("chat-msg", conversation_id, turn, "user"),
+                        id=demo_id("chat-msg", conversation_id, turn, "user"),
                         conversation_id=conversation_id,
                         role="user",
                         domain=domain,
@@ -400,7 +307,7 @@ def seed_chat_telemetry(now: datetime, report: SeedReport, rng_seed: int) -> Non
                 moment += timedelta(milliseconds=max(took, 120))
                 messages.append(
                     ChatMessage(
-                        id=_id("chat-msg", conversation_id, turn, "assistant"),
+                        id=demo_id("chat-msg", conversation_id, turn, "assistant"),
                         conversation_id=conversation_id,
                         role="assistant",
                         domain=domain,
@@ -413,8 +320,8 @@ def seed_chat_telemetry(now: datetime, report: SeedReport, rng_seed: int) -> Non
                     )
                 )
         hour += timedelta(hours=1)
-    _insert_new(ChatConversation, conversations, report, "chat conversations")
-    _insert_new(ChatMessage, [m for m in messages if m.created_at <= now], report, "chat messages")
+    insert_new(ChatConversation, conversations, report, "chat conversations")
+    insert_new(ChatMessage, [m for m in messages if m.created_at <= now], report, "chat messages")
     rollups_refresh()
 
 
@@ -432,12 +339,12 @@ def seed_gdpr_audit(now: datetime, report: SeedReport, rng_seed: int) -> None:
             if created_at <= now:
                 rows.append(
                     GdprAuditLog(
-                        id=_id("gdpr", hour.isoformat()),
+                        id=demo_id("gdpr", hour.isoformat()),
                         action=action,
                         outcome=rng.choices(["completed", "pending", "failed"], weights=[90, 8, 2])[
                             0
                         ],
-                        subject_reference=f"cust_{_id('gdpr-subject', rng.randint(1, 400)).hex[:10]}",
+                        subject_reference=f"cust_{demo_id('gdpr-subject', rng.randint(1, 400)).hex[:10]}",
                         actor=rng.choice(
                             ["privacy-bot", "ops:maria", "ops:kenji", "retention-job"]
                         ),
@@ -448,140 +355,13 @@ def seed_gdpr_audit(now: datetime, report: SeedReport, rng_seed: int) -> None:
                     )
                 )
         hour += timedelta(hours=1)
-    _insert_new(GdprAuditLog, rows, report, "GDPR audit entries")
+    insert_new(GdprAuditLog, rows, report, "GDPR audit entries")
 
 
-def seed_automation_runs(now: datetime, report: SeedReport, rng_seed: int) -> None:
-    rows = []
-    hour = (now - timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
-    while hour <= now - timedelta(minutes=15):
-        rng = random.Random(f"{rng_seed}/automation/{hour.isoformat()}")
-        alerts = rng.choices([0, 0, 0, 1, 2, 3], k=1)[0]
-        rows.append(
-            ProviderAutomationRun(
-                id=_id("automation", "alert", hour.isoformat()),
-                kind="alert",
-                outcome="succeeded" if rng.random() > 0.05 else "partial",
-                ran_at=hour + timedelta(minutes=10),
-                duration_ms=rng.randint(800, 5200),
-                summary={
-                    "providersChecked": len(PROVIDERS),
-                    "alertsSent": alerts,
-                    "breachedProviders": rng.sample([p[0] for p in PROVIDERS], k=alerts),
-                },
-            )
-        )
-        if hour.hour % 6 == 0:
-            replayed = rng.randint(0, 12)
-            failed = rng.choice([0, 0, 1]) if replayed else 0
-            rows.append(
-                ProviderAutomationRun(
-                    id=_id("automation", "replay", hour.isoformat()),
-                    kind="replay",
-                    outcome="succeeded" if not failed else "partial",
-                    ran_at=hour + timedelta(minutes=20),
-                    duration_ms=rng.randint(2000, 15000),
-                    summary={
-                        "scheduled": replayed,
-                        "processed": replayed - failed,
-                        "failed": failed,
-                    },
-                )
-            )
-        hour += timedelta(hours=1)
-    _insert_new(ProviderAutomationRun, rows, report, "provider automation runs")
-
-
-def seed_export_history(now: datetime, report: SeedReport, rng: random.Random) -> None:
-    """A day of scheduled runs per feed, so a new site's history is not blank.
-
-    The history agrees with the data: a row feed's run ends at the real position of the
-    newest row it could have sent and counts the rows it passed, and a telemetry run names
-    the S3 object it would have written. A demo's first "Run export now" then moves the
-    cursor forward from there, never back.
-    """
-    from exports.feeds import ROW_FEEDS
-    from exports.snapshots import SNAPSHOT_FEEDS, object_location
-
-    schedules = {
-        Feed.GUARDRAIL_FOLLOWUPS: (timedelta(hours=1), "webhook"),
-        Feed.QUICK_ORDER_TELEMETRY: (timedelta(minutes=30), "s3"),
-        Feed.GUARDRAIL_WORKFLOW_TELEMETRY: (timedelta(minutes=30), "s3"),
-        Feed.ONBOARDING_PRICING_SEGMENTS: (timedelta(hours=1), "webhook"),
-    }
-    for feed, (every, sink) in schedules.items():
-        if ExportRun.objects.filter(feed=feed).exists():
-            continue
-        runs = []
-        moment = now - timedelta(hours=24)
-        cursor = None
-        while moment < now - every:
-            moment += every
-            failed = rng.random() < 0.04
-            if feed in ROW_FEEDS:
-                after, rows = _row_feed_position(ROW_FEEDS[feed], cursor, moment)
-            else:
-                location = object_location(
-                    SNAPSHOT_FEEDS[feed], bucket="smplat-exports", prefix="telemetry", at=moment
-                )
-                after, rows = str(location), rng.randint(0, 40)
-            runs.append(
-                ExportRun(
-                    feed=feed,
-                    trigger="schedule",
-                    sink=sink,
-                    created_at=moment,
-                    started_at=moment,
-                    finished_at=moment + timedelta(seconds=rng.randint(2, 40)),
-                    outcome="failed" if failed else ("succeeded" if rows else "no_data"),
-                    rows=0 if failed else rows,
-                    cursor_before=cursor,
-                    cursor_after=cursor if failed else after,
-                    error="Webhook answered 503 Service Unavailable after 5 attempts"
-                    if failed
-                    else "",
-                )
-            )
-            if not failed and feed in ROW_FEEDS:
-                cursor = after
-        ExportRun.objects.bulk_create(runs)
-        report.add("export runs", len(runs))
-
-
-def _row_feed_position(definition, cursor: str | None, moment: datetime) -> tuple[str | None, int]:
-    """Where a run of a row feed at ``moment`` (five seconds of safety lag) would end after
-    ``cursor``, and how many rows it would send."""
-    from smplat.cursors import format_cursor, parse_cursor, rows_after
-
-    ts = definition.timestamp_field
-    pending = definition.model.objects.filter(**{f"{ts}__lte": moment - timedelta(seconds=5)})
-    if cursor:
-        pending = rows_after(
-            pending, parse_cursor(cursor, id_kind=definition.id_kind), timestamp_field=ts
-        )
-    newest = pending.order_by(f"-{ts}", "-id").values_list(ts, "id").first()
-    if newest is None:
-        return cursor, 0
-    return format_cursor(*newest), pending.count()
-
-
-def seed_dashboard(*, now: datetime | None = None, seed: int = 20260122) -> SeedReport:
-    """Fill every table with demo data; safe to run again (see the module docstring)."""
-    now = now or timezone.now()
-    report = SeedReport()
-
-    def rng(part: str) -> random.Random:
-        # One generator per part: what one part draws never shifts what another draws, so a
-        # part skipped on a re-run cannot change the ids the others generate.
-        return random.Random(f"{seed}/{part}")
-
-    seed_follow_ups(now, report, rng("follow-ups"))
+def seed(now: datetime, report: SeedReport, rng: Rng, seed: int) -> None:
     seed_quick_order_window(now, report, rng("quick-order"))
     seed_guardrail_workflow_window(now, report, rng("guardrail-workflow"))
     seed_onboarding(now, report, rng("onboarding"))
     seed_offer_events(now, report, rng("offers"))
     seed_chat_telemetry(now, report, seed)
     seed_gdpr_audit(now, report, seed)
-    seed_automation_runs(now, report, seed)
-    seed_export_history(now, report, rng("export-history"))
-    return report

@@ -11,10 +11,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from exports import trigger
 from exports.models import Feed
-from reports import health, selectors, services
-from reports.comparison import funnel_comparison
+from reports import selectors, services
 from reports.models import LINK_VALIDATOR, GuardrailFollowUp
+from reports.pages import health
+from reports.pages.comparison import funnel_comparison
 from smplat.cursors import InvalidCursor, parse_cursor
 from telemetry.selectors import quick_order_funnel
 
@@ -30,7 +32,7 @@ def _require(request, *permissions: str) -> None:
 
 
 def _card_feed(feed: str) -> str:
-    if feed not in health.CARD_FEEDS:
+    if feed not in health.card_feed_names():
         raise Http404("No such export feed.")
     return feed
 
@@ -192,11 +194,11 @@ def run_now(request, feed: str):
     feed = _card_feed(feed)
     wants_fragment = request.headers.get("X-Requested-With") == "fetch"
     try:
-        result = services.export_run_now(feed=feed, requested_by=request.user)
-    except (services.TriggerFailed, services.NotConfigured) as exc:
+        result = trigger.export_run_now(feed=feed, requested_by=request.user)
+    except (trigger.TriggerFailed, trigger.NotConfigured) as exc:
         messages.error(request, f"Could not start the {Feed(feed).label} export: {exc}.")
         if wants_fragment:
-            code = 409 if isinstance(exc, services.NotConfigured) else 502
+            code = 409 if isinstance(exc, trigger.NotConfigured) else 502
             return _render_card(request, feed, status=code)
         return redirect(reverse("reports") + f"#card-{feed}")
     health.forget_status(feed)

@@ -24,8 +24,8 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_safe
 
 from exports.models import Feed
-from reports import health
-from reports.comparison import funnel_comparison
+from reports.pages import health
+from reports.pages.comparison import funnel_comparison
 from smplat.cursors import Cursor, InvalidCursor, keyset_page, parse_cursor
 from telemetry.models import (
     OnboardingJourney,

@@ -1,0 +1,85 @@
+"""Demo export history: a day of scheduled runs per feed with a card (part of
+``smplat.demo.seed_dashboard``, seeded after the rows it describes)."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from exports import registry
+from exports.feeds import RowFeed, SnapshotFeed
+from exports.models import ExportRun
+from exports.snapshots import object_location
+from smplat.cursors import format_cursor, parse_cursor, rows_after
+from smplat.demo import Rng, SeedReport
+
+
+def seed_export_history(now: datetime, report: SeedReport, rng: random.Random) -> None:
+    """A day of scheduled runs per feed, so a new site's history is not blank.
+
+    The history agrees with the data: a row feed's run ends at the real position of the
+    newest row it could have sent and counts the rows it passed, and a telemetry run names
+    the S3 object it would have written. A demo's first "Run export now" then moves the
+    cursor forward from there, never back.
+    """
+    for definition in registry.card_feeds():
+        feed = definition.name
+        every = timedelta(minutes=definition.config.schedule_minutes)
+        sink = "s3" if isinstance(definition, SnapshotFeed) else "webhook"
+        if ExportRun.objects.filter(feed=feed).exists():
+            continue
+        runs = []
+        moment = now - timedelta(hours=24)
+        cursor = None
+        while moment < now - every:
+            moment += every
+            failed = rng.random() < 0.04
+            if isinstance(definition, RowFeed):
+                after, rows = _row_feed_position(definition, cursor, moment)
+            else:
+                location = object_location(
+                    definition, bucket="smplat-exports", prefix="telemetry", at=moment
+                )
+                after, rows = str(location), rng.randint(0, 40)
+            runs.append(
+                ExportRun(
+                    feed=feed,
+                    trigger="schedule",
+                    sink=sink,
+                    created_at=moment,
+                    started_at=moment,
+                    finished_at=moment + timedelta(seconds=rng.randint(2, 40)),
+                    outcome="failed" if failed else ("succeeded" if rows else "no_data"),
+                    rows=0 if failed else rows,
+                    cursor_before=cursor,
+                    cursor_after=cursor if failed else after,
+                    error="Webhook answered 503 Service Unavailable after 5 attempts"
+                    if failed
+                    else "",
+                )
+            )
+            if not failed and isinstance(definition, RowFeed):
+                cursor = after
+        ExportRun.objects.bulk_create(runs)
+        report.add("export runs", len(runs))
+
+
+def _row_feed_position(
+    definition: RowFeed, cursor: str | None, moment: datetime
+) -> tuple[str | None, int]:
+    """Where a run of a row feed at ``moment`` (five seconds of safety lag) would end after
+    ``cursor``, and how many rows it would send."""
+    ts = definition.timestamp_field
+    pending = definition.model.objects.filter(**{f"{ts}__lte": moment - timedelta(seconds=5)})
+    if cursor:
+        pending = rows_after(
+            pending, parse_cursor(cursor, id_kind=definition.id_kind), timestamp_field=ts
+        )
+    newest = pending.order_by(f"-{ts}", "-id").values_list(ts, "id").first()
+    if newest is None:
+        return cursor, 0
+    return format_cursor(*newest), pending.count()
+
+
+def seed(now: datetime, report: SeedReport, rng: Rng, seed: int) -> None:
+    seed_export_history(now, report, rng("export-history"))

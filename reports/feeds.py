@@ -1,0 +1,53 @@
+"""The follow-up export, declared beside the follow-up data (see ``exports/feeds.py``)."""
+
+from __future__ import annotations
+
+import uuid
+
+from exports.feeds import Card, RowFeed
+from exports.models import Feed
+from exports.registry import register
+from reports.models import GuardrailFollowUp
+from reports.rows import (
+    FOLLOW_UP_COLUMNS,
+    FOLLOW_UP_JSON_POSITION,
+    FOLLOW_UP_JSON_SQL,
+    follow_up_row,
+)
+
+GUARDRAIL_FOLLOWUPS = register(
+    RowFeed(
+        name=Feed.GUARDRAIL_FOLLOWUPS,
+        envelope="followUps",
+        settings_prefix="GUARDRAIL_EXPORT",
+        settings=(
+            "sink",
+            "file_path",
+            "s3_uri",
+            "webhook_url",
+            "cursor_path",
+            "cursor_s3_uri",
+            "status_s3_uri",
+            "status_url",
+            "slack_webhook",
+            "workflow_url",
+            "schedule_minutes",
+            "trigger_url",
+            "trigger_token",
+            "trigger_ref",
+        ),
+        setting_overrides={"webhook_url": "ANALYTICS_GUARDRAIL_WEBHOOK"},
+        rows_permission="reports.view_guardrailfollowup",
+        card=Card(
+            title="Guardrail export health", order=1, download_route="guardrail-followups-export"
+        ),
+        model=GuardrailFollowUp,
+        timestamp_field="created_at",
+        columns=FOLLOW_UP_COLUMNS,
+        serialise=follow_up_row,
+        id_kind=uuid.UUID,
+        json_sql=FOLLOW_UP_JSON_SQL,
+        json_position=FOLLOW_UP_JSON_POSITION,
+        filter_fields={"provider_id": "provider_id"},
+    )
+)

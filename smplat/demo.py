@@ -1,6 +1,6 @@
-"""Demo data for every table (``manage.py seed_dashboard``), realistic enough to judge the
-product by; each app seeds its own tables in its ``demo.py`` (``reports/demo.py``,
-``telemetry/demo.py``, ``exports/demo.py``), with the shared helpers here.
+"""What the demo data of every app shares (``manage.py seed_dashboard``, ``smplat/seed.py``):
+deterministic ids, the providers the tables talk about, insert-if-new. Each app seeds its own
+tables in its ``demo.py`` (``reports/demo.py``, ``telemetry/demo.py``, ``exports/demo.py``).
 
 Idempotent: every row has a deterministic id (uuid5 of a stable name), inserts skip rows that
 exist, and the rolling windows and run history are only filled while they are empty or short.
@@ -15,9 +15,6 @@ import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-
-from django.utils import timezone
 
 NAMESPACE = uuid.UUID("6f1c1d64-5c2e-4e0c-9a53-0d6c2f1d9b11")
 
@@ -54,24 +51,3 @@ def insert_new(model, objs: list, report: SeedReport, name: str, key: str = "id"
 
 
 Rng = Callable[[str], random.Random]
-
-
-def seed_dashboard(*, now: datetime | None = None, seed: int = 20260122) -> SeedReport:
-    """Fill every table with demo data; safe to run again (see the module docstring)."""
-    from exports import demo as export_demo
-    from reports import demo as report_demo
-    from telemetry import demo as telemetry_demo
-
-    now = now or timezone.now()
-    report = SeedReport()
-
-    def rng(part: str) -> random.Random:
-        # One generator per part: what one part draws never shifts what another draws, so a
-        # part skipped on a re-run cannot change the ids the others generate.
-        return random.Random(f"{seed}/{part}")
-
-    report_demo.seed(now, report, rng, seed)
-    telemetry_demo.seed(now, report, rng, seed)
-    # Last: the export history ends where the rows seeded above would have been exported.
-    export_demo.seed(now, report, rng, seed)
-    return report

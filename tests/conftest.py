@@ -1,8 +1,8 @@
 """Shared fixtures: named users as in healthchecks' tests, and API clients."""
 
 import pytest
-from django.conf import settings as django_settings
 from django.conf import settings
+from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
 # Playwright fixtures (chromium, browser_page) for the browser smoke tests: tests/browser.py.

@@ -107,7 +107,9 @@ def _open_s3(uri: str, limit: int) -> Download:
 def latest_artifact(feed: str) -> Download:
     """Open the feed's latest artifact for streaming, or raise a clear reason why not."""
     try:
-        status = feed_status(registry.feed(feed), timeout=settings.EXPORT_CARD_STATUS_TIMEOUT_SECONDS)
+        status = feed_status(
+            registry.feed(feed), timeout=settings.EXPORT_CARD_STATUS_TIMEOUT_SECONDS
+        )
     except StatusUnavailable as exc:
         raise DownloadUnavailable(f"No export status to download from: {exc}.") from exc
     url = status.get("downloadUrl")

@@ -8,10 +8,10 @@ import json
 
 import pytest
 from django.core.management import call_command
-from smplat.demo import seed_dashboard
 
 from exports.models import ExportRun
 from reports.models import GuardrailFollowUp
+from smplat.seed import seed_dashboard
 
 pytestmark = pytest.mark.django_db
 

@@ -266,3 +266,41 @@ def test_batches_default_to_500_rows_a_post_unless_export_batch_size_says(
     settings.EXPORT_BATCH_SIZE = 100
     export(httpserver, tmp_path)
     assert [len(json.loads(r.data)["followUps"]) for r in posted(httpserver)] == [100, 100, 50]
+
+
+def test_a_receivers_error_body_reaches_slack_escaped_never_as_markup(
+    httpserver, tmp_path, settings
+):
+    """Slack renders <!channel> as a channel-wide mention and <url|text> as a link: a body a
+    receiver answers with is shown as text (&, <, > escaped), whatever it contains."""
+    settings.GUARDRAIL_EXPORT_SLACK_WEBHOOK = httpserver.url_for("/slack")
+    make_follow_ups(1)
+    hostile = "<!channel> rejected & <https://evil.example|click here>"
+    httpserver.expect_request("/hook", method="POST").respond_with_data(hostile, status=400)
+    httpserver.expect_request("/slack", method="POST").respond_with_data("ok")
+
+    with pytest.raises(CommandError):
+        export(httpserver, tmp_path)
+
+    (text,) = [json.loads(r.get_data())["text"] for r in posted(httpserver) if r.path == "/slack"]
+    assert "<" not in text and ">" not in text
+    assert "&lt;!channel&gt; rejected &amp; &lt;https://evil.example|click here&gt;" in text
+
+
+def test_slack_read_timeouts_are_not_retried_so_nothing_is_posted_twice(httpserver, settings):
+    """The exporters' messages follow the monitors' rule: Slack may have posted before the
+    answer timed out, so the message is not sent again."""
+    from exports.notifications import slack_post
+
+    def slow(request):
+        time.sleep(0.5)
+        from werkzeug import Response
+
+        return Response("ok")
+
+    httpserver.expect_request("/slack", method="POST").respond_with_handler(slow)
+    outcome = slack_post(webhook_url=httpserver.url_for("/slack"), text="run failed", timeout=0.2)
+
+    assert not outcome.delivered and "ReadTimeout" in outcome.detail
+    time.sleep(0.6)
+    assert len(posted(httpserver)) == 1

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from smplat.demo import seed_dashboard
+from smplat.seed import seed_dashboard
 
 
 class Command(BaseCommand):

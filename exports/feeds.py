@@ -88,6 +88,34 @@ class Filters:
     since: datetime | None = None
 
 
+# The settings a feed usually reads (FeedConfig fields; <PREFIX>_<FIELD> in settings.py).
+ROW_FEED_SETTINGS = (
+    "sink",
+    "file_path",
+    "s3_uri",
+    "webhook_url",
+    "cursor_path",
+    "cursor_s3_uri",
+    "status_s3_uri",
+    "status_url",
+    "slack_webhook",
+    "workflow_url",
+    "schedule_minutes",
+)
+SNAPSHOT_SETTINGS = (
+    "url",
+    "bucket",
+    "s3_prefix",
+    "status_s3_uri",
+    "status_url",
+    "slack_webhook",
+    "workflow_url",
+    "schedule_minutes",
+)
+# "Run export now" may dispatch a workflow (GitHub workflow_dispatch) instead.
+TRIGGER_SETTINGS = ("trigger_url", "trigger_token", "trigger_ref")
+
+
 @dataclass(frozen=True)
 class Card:
     """The feed's export-health card on the operator pages."""

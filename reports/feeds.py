@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from exports.feeds import Card, RowFeed
+from exports.feeds import ROW_FEED_SETTINGS, TRIGGER_SETTINGS, Card, RowFeed
 from exports.models import Feed
 from exports.registry import register
 from reports.models import GuardrailFollowUp
@@ -20,22 +20,7 @@ GUARDRAIL_FOLLOWUPS = register(
         name=Feed.GUARDRAIL_FOLLOWUPS,
         envelope="followUps",
         settings_prefix="GUARDRAIL_EXPORT",
-        settings=(
-            "sink",
-            "file_path",
-            "s3_uri",
-            "webhook_url",
-            "cursor_path",
-            "cursor_s3_uri",
-            "status_s3_uri",
-            "status_url",
-            "slack_webhook",
-            "workflow_url",
-            "schedule_minutes",
-            "trigger_url",
-            "trigger_token",
-            "trigger_ref",
-        ),
+        settings=(*ROW_FEED_SETTINGS, *TRIGGER_SETTINGS),
         setting_overrides={"webhook_url": "ANALYTICS_GUARDRAIL_WEBHOOK"},
         rows_permission="reports.view_guardrailfollowup",
         card=Card(

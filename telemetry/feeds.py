@@ -6,36 +6,19 @@ from __future__ import annotations
 
 import uuid
 
-from exports.feeds import ApiFeed, Card, RowFeed, SnapshotFeed
+from exports.feeds import (
+    ROW_FEED_SETTINGS,
+    SNAPSHOT_SETTINGS,
+    ApiFeed,
+    Card,
+    RowFeed,
+    SnapshotFeed,
+)
 from exports.models import Feed
 from exports.registry import register
 from telemetry.metrics import GuardrailWorkflowMetrics, QuickOrderMetrics
 from telemetry.models import CheckoutOfferEvent, PricingExperimentSegment
 from telemetry.rows import OFFER_EVENT_COLUMNS, SEGMENT_COLUMNS, offer_event_row, segment_row
-
-ROW_FEED_SETTINGS = (
-    "sink",
-    "file_path",
-    "s3_uri",
-    "webhook_url",
-    "cursor_path",
-    "cursor_s3_uri",
-    "status_s3_uri",
-    "status_url",
-    "slack_webhook",
-    "workflow_url",
-    "schedule_minutes",
-)
-SNAPSHOT_SETTINGS = (
-    "url",
-    "bucket",
-    "s3_prefix",
-    "status_s3_uri",
-    "status_url",
-    "slack_webhook",
-    "workflow_url",
-    "schedule_minutes",
-)
 
 ONBOARDING_PRICING_SEGMENTS = register(
     RowFeed(

@@ -217,17 +217,17 @@ def measure_export(scale: int, workdir: Path) -> dict:
     """
     from django.conf import settings
 
-    from exports.engine import high_water_mark
     from exports.models import ExportRun
     from exports.sinks import FileSink
     from reports.models import GuardrailFollowUp
     from reports.rows import FOLLOW_UP_COLUMNS, FOLLOW_UP_JSON_SQL, follow_up_row
     from smplat.cursors import format_timestamp
     from smplat.ndjson import ndjson_line
+    from smplat.watermark import commit_watermark
 
-    hwm = format_timestamp(high_water_mark(settings.EXPORT_SAFETY_LAG_SECONDS))
-    rows_total = GuardrailFollowUp.objects.filter(created_at__lte=hwm).count()
-    where = f"FROM reports_guardrailfollowup WHERE created_at <= '{hwm}' ORDER BY created_at, id"
+    hwm = format_timestamp(commit_watermark(settings.EXPORT_SAFETY_LAG_SECONDS).at)
+    rows_total = GuardrailFollowUp.objects.filter(created_at__lt=hwm).count()
+    where = f"FROM reports_guardrailfollowup WHERE created_at < '{hwm}' ORDER BY created_at, id"
     # The ceiling: the same JSON lines, one COPY, no keyset pages, no file, no checkpoints.
     ceiling_sql = (
         f"COPY (SELECT {FOLLOW_UP_JSON_SQL} {where}) TO STDOUT"

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
-from django.db import connection
 from django.utils import timezone
 
 from exports.cursors import Checkpoint, CursorStore
@@ -31,22 +29,6 @@ class RunState:
 
     def __post_init__(self) -> None:
         self.cursor_after = self.cursor_before
-
-
-def high_water_mark(lag_seconds: float) -> datetime:
-    """The database's current time minus the safety lag: rows are read only up to here.
-
-    A row is timestamped before its transaction commits; reading right up to "now" can pass a
-    row whose transaction is still open, and the cursor would then move beyond it for good.
-    The database's clock, not this host's, because that is the clock the rows' defaults use
-    when the application and the database disagree about the time.
-    """
-    with connection.cursor() as cursor:
-        # clock_timestamp(), not now(): now() is the start of the current transaction, which
-        # for a caller inside one (a test, a request) can be long before its own inserts.
-        cursor.execute("SELECT clock_timestamp()")
-        (now,) = cursor.fetchone()
-    return now - timedelta(seconds=lag_seconds)
 
 
 def run_batches(

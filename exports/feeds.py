@@ -14,8 +14,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -24,7 +23,7 @@ from django.db.models import Model, QuerySet
 from exports.config import FeedConfig
 from exports.http import request_with_retries
 from exports.models import Feed
-from smplat.cursors import Cursor, format_cursor, format_timestamp, parse_cursor, rows_after
+from smplat.cursors import Cursor, format_cursor, parse_cursor, rows_after
 from smplat.ndjson import json_bytes, ndjson_line
 from smplat.textpages import text_pages
 
@@ -207,16 +206,17 @@ class RowFeed(FeedDefinition):
         batch_size: int,
         limit: int | None,
         filters: Filters,
-        high_water_mark: datetime,
+        watermark: datetime,
     ) -> Iterator[Batch]:
-        """Keyset batches strictly after ``start``, never past ``high_water_mark``.
+        """Keyset batches strictly after ``start`` and strictly before ``watermark`` (the
+        commit watermark, ``smplat/watermark.py``: no row can still commit below it).
 
         Each batch is one indexed query with the row comparison of ``smplat.cursors``;
         never model instances, and never a server-side cursor in autocommit (psycopg makes
         that a WITH HOLD cursor, which materialises the whole result first).
         """
         ts = self.timestamp_field
-        base = self.queryset(filters).filter(**{f"{ts}__lte": high_water_mark}).order_by(ts, "id")
+        base = self.queryset(filters).filter(**{f"{ts}__lt": watermark}).order_by(ts, "id")
         cursor: Cursor | None = parse_cursor(start, id_kind=self.id_kind) if start else None
         if self.json_sql:
             yield from self._encoded_batches(base, cursor, batch_size, limit)
@@ -289,13 +289,14 @@ class ApiFeed(FeedDefinition):
         limit: int | None,
         api_url: str,
         api_key: str,
-        until: datetime | None = None,
     ) -> Iterator[Batch]:
-        """Walk ``nextCursor`` up to ``until`` (the safety lag, applied by the API's filter).
+        """Walk ``nextCursor`` page by page.
 
-        The API gives no cursor after its last page. That page holds every remaining row up to
-        ``until``, ties included, so the next run resumes strictly after its last row's
-        timestamp (a bare-timestamp cursor) without losing or repeating a row.
+        The API serves rows only below its commit watermark (``smplat/watermark.py``), so no
+        cursor it hands out can be passed by a row that commits later. It gives no cursor
+        after its last page; that page holds every remaining row below the watermark, ties
+        included, so the next run resumes strictly after its last row's timestamp (a
+        bare-timestamp cursor) without losing or repeating a row.
         """
         cursor = start
         sent = 0
@@ -304,14 +305,10 @@ class ApiFeed(FeedDefinition):
             params = {"limit": str(size)}
             if cursor:
                 params["cursor"] = cursor
-            if until is not None:
-                params["until"] = format_timestamp(until)
             headers = {"Accept": "application/json"}
             if api_key:
                 headers["Authorization"] = f"Bearer {api_key}"
             response = request_with_retries("GET", _with_query(api_url, params), headers=headers)
-            if sent == 0:
-                _refuse_a_clock_ahead_of_the_api(response, until)
             try:
                 body = response.json()
                 rows = body[self.rows_key]
@@ -333,30 +330,6 @@ class ApiFeed(FeedDefinition):
             if not next_cursor:
                 return
             cursor = next_cursor
-
-
-def _refuse_a_clock_ahead_of_the_api(response, until: datetime | None) -> None:
-    """``until`` (now minus the safety lag) comes from this host's clock, the rows' timestamps
-    from the API's database. A host running ahead of the API server by more than the lag
-    would read up to "now" or past it, where rows that commit late are skipped for good: the
-    run stops before sending anything. (``Date`` is whole seconds, so about a second of
-    margin is given.)"""
-    header = response.headers.get("Date")
-    if until is None or not header:
-        return
-    try:
-        server_now = parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return
-    if server_now.tzinfo is None:  # "-0000": UTC, source unknown
-        server_now = server_now.replace(tzinfo=UTC)
-    if until > server_now + timedelta(seconds=1):
-        ahead = (until - server_now).total_seconds()
-        raise ValueError(
-            f"this host's clock is ahead of the reporting API's (Date: {header}): the run would"
-            f" read {ahead:.0f} s past the API's present, inside the safety lag where late"
-            " rows still arrive. Fix the clock (NTP) or raise EXPORT_SAFETY_LAG_SECONDS"
-        )
 
 
 def _with_query(url: str, params: dict[str, str]) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
 from django.conf import settings
@@ -25,7 +25,7 @@ from django.utils import timezone
 from exports import registry
 from exports.config import FeedConfig
 from exports.cursors import build_cursor_store
-from exports.engine import RunState, high_water_mark, run_batches
+from exports.engine import RunState, run_batches
 from exports.feeds import ApiFeed, FeedDefinition, Filters, RowFeed, SnapshotFeed
 from exports.locks import FeedBusy
 from exports.models import ExportRun, Feed
@@ -42,7 +42,8 @@ from exports.status import (
     status_write,
     workflow_url,
 )
-from smplat.cursors import format_timestamp
+from smplat.cursors import format_timestamp, parse_cursor, rows_after
+from smplat.watermark import commit_watermark
 
 __all__ = [
     "ExportFailed",
@@ -198,9 +199,10 @@ def _export_rows(
     run.cursor_before = start
     run.save(update_fields=["cursor_before"])
     state = RunState(feed=definition.name, cursor_before=start)
+    watermark = commit_watermark(settings.EXPORT_SAFETY_LAG_SECONDS)
     try:
         run_batches(
-            batches=_batches(definition, start, options, sink),
+            batches=_batches(definition, start, options, sink, watermark.at),
             sink=sink,
             store=store,
             state=state,
@@ -213,22 +215,63 @@ def _export_rows(
         raise InterruptedError(f"stopped by a signal after {state.rows} rows; the cursor is saved")
     if status_destination:
         _write_row_feed_status(definition, run, sink, status_destination)
-    return RunEnd(ExportRun.Outcome.SUCCEEDED if state.rows else ExportRun.Outcome.NO_DATA)
+    run.held_back = _held_back(definition, state.cursor_after, options, watermark)
+    return RunEnd(
+        ExportRun.Outcome.SUCCEEDED if state.rows else ExportRun.Outcome.NO_DATA, run.held_back
+    )
 
 
-def _batches(definition: RowFeed | ApiFeed, start: str | None, options: ExportOptions, sink: Sink):
+HELD_BACK_CAP = 100_000
+
+
+def _held_back(
+    definition: RowFeed | ApiFeed, cursor: str | None, options: ExportOptions, watermark
+) -> str:
+    """ "12 newer rows wait for a transaction open since 10:02:11 UTC (pid 4242)": the rows
+    after the run's cursor that the watermark kept for a later run, counted up to a cap."""
+    reason = watermark.reason()
+    if not reason or not isinstance(definition, RowFeed):
+        return ""
+    ts = definition.timestamp_field
+    waiting = _filtered(definition, options).filter(**{f"{ts}__gte": watermark.at})
+    if cursor:
+        waiting = rows_after(
+            waiting, parse_cursor(cursor, id_kind=definition.id_kind), timestamp_field=ts
+        )
+    count = waiting.order_by().values("pk")[: HELD_BACK_CAP + 1].count()
+    if not count:
+        return ""
+    shown = f"{HELD_BACK_CAP:,}+" if count > HELD_BACK_CAP else f"{count:,}"
+    return f"{shown} newer {'row waits' if count == 1 else 'rows wait'} for {reason}"
+
+
+def _filtered(definition: RowFeed, options: ExportOptions):
+    return definition.queryset(_filters(options))
+
+
+def _filters(options: ExportOptions) -> Filters:
+    since = None
+    if options.lookback_days is not None:
+        since = timezone.now() - timedelta(days=options.lookback_days)
+    equals = {"provider_id": options.provider_id} if options.provider_id else {}
+    return Filters(equals=equals, since=since)
+
+
+def _batches(
+    definition: RowFeed | ApiFeed,
+    start: str | None,
+    options: ExportOptions,
+    sink: Sink,
+    watermark: datetime,
+):
     batch_size = options.batch_size or settings.EXPORT_BATCH_SIZE or sink.default_batch_size
     if isinstance(definition, RowFeed):
-        since = None
-        if options.lookback_days is not None:
-            since = timezone.now() - timedelta(days=options.lookback_days)
-        equals = {"provider_id": options.provider_id} if options.provider_id else {}
         return definition.batches(
             start=start,
             batch_size=batch_size,
             limit=options.limit,
-            filters=Filters(equals=equals, since=since),
-            high_water_mark=high_water_mark(settings.EXPORT_SAFETY_LAG_SECONDS),
+            filters=_filters(options),
+            watermark=watermark,
         )
     api_url = options.api_url or settings.REPORTING_API_URL
     if not api_url:
@@ -239,7 +282,6 @@ def _batches(definition: RowFeed | ApiFeed, start: str | None, options: ExportOp
         limit=options.limit,
         api_url=api_url,
         api_key=settings.CHECKOUT_API_KEY,
-        until=timezone.now() - timedelta(seconds=settings.EXPORT_SAFETY_LAG_SECONDS),
     )
 
 

@@ -18,6 +18,7 @@ from smplat.api.params import (
     parse_query,
 )
 from smplat.api.schema import error_responses
+from smplat.watermark import committed_before
 from telemetry.selectors import guardrail_workflow_summary
 
 
@@ -98,6 +99,8 @@ class FollowUpListApi(APIView):
             cursor=query.get("cursor"),
             limit=query["limit"],
             descending=query["order"] == "desc",
+            # No row can still commit below it: a cursor handed out is never passed later.
+            committed_before=committed_before(),
         )
         return Response({"followUps": rows, "nextCursor": next_cursor})
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from reports.models import GuardrailFollowUp, ProviderAutomationRun
 from reports.rows import FOLLOW_UP_COLUMNS, follow_up_row
 from smplat.cursors import Cursor, format_timestamp, keyset_page
@@ -14,9 +16,13 @@ def follow_up_timeline(
     cursor: Cursor | None = None,
     limit: int = 50,
     descending: bool = False,
+    committed_before: datetime | None = None,
 ) -> tuple[list[dict], str | None]:
-    """A page of follow-ups in (created_at, id) order as public rows, and the next cursor."""
+    """A page of follow-ups in (created_at, id) order as public rows, and the next cursor;
+    only rows before ``committed_before`` (the commit watermark) when given."""
     queryset = GuardrailFollowUp.objects.all()
+    if committed_before is not None:
+        queryset = queryset.filter(created_at__lt=committed_before)
     if provider_id:
         queryset = queryset.filter(provider_id=provider_id)
     if action:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.utils import timezone
+from django.db import transaction
 
 from reports.models import GuardrailFollowUp
+from smplat.watermark import database_now
 
 
+@transaction.atomic
 def follow_up_record(
     *,
     provider_id: str,
@@ -20,7 +22,11 @@ def follow_up_record(
     conversion_href: str | None = None,
     created_at: datetime | None = None,
 ) -> GuardrailFollowUp:
-    """Record a guardrail follow-up; ``platform_context`` is ``{id, label, handle, type}``."""
+    """Record a guardrail follow-up; ``platform_context`` is ``{id, label, handle, type}``.
+
+    ``created_at`` (the export order) is the database's time inside this transaction
+    unless given, so the commit watermark of the exporters holds (``smplat/watermark.py``).
+    """
     context = platform_context or {}
     follow_up = GuardrailFollowUp(
         provider_id=provider_id,
@@ -33,7 +39,7 @@ def follow_up_record(
         platform_context_type=context.get("type"),
         conversion_cursor=conversion_cursor or None,
         conversion_href=conversion_href or None,
-        created_at=created_at or timezone.now(),
+        created_at=created_at or database_now(),
     )
     follow_up.full_clean()
     follow_up.save(force_insert=True)

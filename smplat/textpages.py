@@ -36,6 +36,7 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 from smplat.cursors import Cursor, keyset_order, parse_cursor, rows_through
+from smplat.watermark import READER_APPLICATION_NAME
 
 READ_AHEAD_WORKERS = 2
 _POSITION = (
@@ -50,6 +51,8 @@ class _Workers:
     def __init__(self, count: int) -> None:
         params = connection.get_connection_params()
         params.pop("cursor_factory", None)
+        # Named, so the commit watermark knows these connections only read.
+        params["application_name"] = READER_APPLICATION_NAME
         self._params = params
         self._local = threading.local()
         self._opened: list[psycopg.Connection] = []

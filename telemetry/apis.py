@@ -21,6 +21,7 @@ from smplat.api.params import (
     parse_query,
 )
 from smplat.api.schema import error_responses
+from smplat.watermark import committed_before
 from telemetry import selectors, services
 from telemetry.checklist import CHECKLIST_KEYS
 from telemetry.models import QUICK_ORDER_EVENT_NAMES, CheckoutOfferEvent, GuardrailWorkflowEvent
@@ -391,6 +392,8 @@ class ExperimentEventsApi(APIView):
             is_control=query.get("isControl"),
             since=query.get("since"),
             until=query.get("until"),
+            # No row can still commit below it: a cursor handed out is never passed later.
+            committed_before=committed_before(),
         )
         descending = query["order"] == "desc"
         if query["format"] == "csv":

@@ -47,6 +47,8 @@ class SegmentFilters:
     is_control: bool | None = None
     since: datetime | None = None
     until: datetime | None = None
+    # The commit watermark (smplat/watermark.py): pages that hand out cursors stay below it.
+    committed_before: datetime | None = None
 
     def apply(self, queryset: QuerySet) -> QuerySet:
         if self.slug:
@@ -59,6 +61,8 @@ class SegmentFilters:
             queryset = queryset.filter(recorded_at__gte=self.since)
         if self.until:
             queryset = queryset.filter(recorded_at__lt=self.until)
+        if self.committed_before:
+            queryset = queryset.filter(recorded_at__lt=self.committed_before)
         return queryset
 
 

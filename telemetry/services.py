@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from smplat.watermark import database_now
 from telemetry.checklist import CHECKLIST_KEYS, ONBOARDING_CHECKLIST
 from telemetry.models import (
     WINDOW_TRIM_EVERY,
@@ -115,6 +116,7 @@ def guardrail_workflow_event_record(
     return event
 
 
+@transaction.atomic
 def offer_event_record(
     *,
     offer_slug: str,
@@ -130,7 +132,8 @@ def offer_event_record(
         order_id=order_id,
         session_id=session_id,
         metadata=dict(metadata or {}),
-        recorded_at=recorded_at or timezone.now(),
+        # The database's time in this transaction: the exporters' watermark relies on it.
+        recorded_at=recorded_at or database_now(),
     )
     event.full_clean()
     event.save(force_insert=True)
@@ -254,7 +257,9 @@ def onboarding_event_record(
             }
         )
     segments = pricing_segments_parse(metadata.get("pricing_experiment_segment"))
-    now = recorded_at or timezone.now()
+    # The database's time in this transaction orders the exported segments: the exporters'
+    # commit watermark relies on it (smplat/watermark.py).
+    now = recorded_at or database_now()
 
     # Serialise events of one order so two first events cannot both create its journey.
     journey = onboarding_journey_get_or_create(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 import uuid
 
 import psycopg
@@ -51,7 +50,7 @@ def exported_ids(tmp_path) -> list[str]:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_row_committed_after_a_run_passed_its_timestamp_still_arrives(tmp_path, settings):
-    settings.EXPORT_SAFETY_LAG_SECONDS = 1.0
+    settings.EXPORT_SAFETY_LAG_SECONDS = 1.0  # the fallback; the watermark needs no wait
     make_follow_ups(2)  # long committed
     late, early_committed = uuid.uuid4(), uuid.uuid4()
     writer = other_connection()
@@ -66,7 +65,6 @@ def test_a_row_committed_after_a_run_passed_its_timestamp_still_arrives(tmp_path
         writer.commit()
     finally:
         writer.close()
-    time.sleep(settings.EXPORT_SAFETY_LAG_SECONDS + 0.1)
     export(tmp_path)
 
     ids = exported_ids(tmp_path)
@@ -75,8 +73,10 @@ def test_a_row_committed_after_a_run_passed_its_timestamp_still_arrives(tmp_path
 
 
 @pytest.mark.django_db(transaction=True)
-def test_without_a_safety_lag_that_row_would_be_lost(tmp_path, settings):
-    """The failure the lag prevents, shown with the lag switched off."""
+def test_without_any_safety_lag_the_commit_watermark_still_keeps_that_row(tmp_path, settings):
+    """With the fixed lag switched off (the code before the watermark lost this row: the
+    run passed its timestamp while its transaction was open), the open transaction holds
+    the run back: the newer committed row waits, and both arrive once it commits."""
     settings.EXPORT_SAFETY_LAG_SECONDS = 0
     late, early_committed = uuid.uuid4(), uuid.uuid4()
     writer = other_connection()
@@ -86,12 +86,13 @@ def test_without_a_safety_lag_that_row_would_be_lost(tmp_path, settings):
             quick.execute(INSERT, [early_committed])
             quick.commit()
         export(tmp_path)
+        assert exported_ids(tmp_path) == []  # held back behind the open transaction
         writer.commit()
     finally:
         writer.close()
     export(tmp_path)
 
-    assert exported_ids(tmp_path) == [str(early_committed)]
+    assert exported_ids(tmp_path) == [str(late), str(early_committed)]
 
 
 @pytest.mark.django_db(transaction=True)

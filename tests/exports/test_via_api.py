@@ -77,44 +77,42 @@ def test_via_api_without_a_key_fails_without_retrying(live_server, tmp_path, set
         export(live_server, tmp_path)
 
 
-@pytest.mark.django_db
-def test_a_host_clock_ahead_of_the_api_stops_the_run_before_any_row(
-    httpserver, tmp_path, monkeypatch
-):
-    """until comes from this host's clock: a minute ahead of the API server (whose Date
-    header is the real time), the safety lag (5 s) is gone and late rows could be skipped,
-    so nothing is sent."""
-    from django.utils import timezone
+@pytest.mark.django_db(transaction=True)
+def test_a_segment_committing_late_is_exported_by_the_next_via_api_run(live_server, tmp_path):
+    """The API pages stay below the commit watermark, so the cursor the exporter keeps can
+    never pass a row whose transaction is still open (the fixed lag on this host's clock
+    could, for a transaction longer than the lag)."""
+    from telemetry.models import OnboardingJourneyEvent, PricingExperimentSegment
+    from tests.exports.test_consistency import other_connection
 
-    from exports.models import ExportRun
-
-    real_now = timezone.now
-    monkeypatch.setattr(timezone, "now", lambda: real_now() + timedelta(minutes=1))
-    event = {"eventId": "e1", "recordedAt": "2026-01-22T04:00:00.000000Z", "slug": "s"}
-    httpserver.expect_request(ENDPOINT).respond_with_json({"events": [event], "nextCursor": None})
-    with pytest.raises(CommandError, match="clock is ahead of the reporting API's"):
-        call_command(
-            "export_onboarding_pricing_segments_via_api",
-            "--api-url",
-            httpserver.url_for(ENDPOINT),
-            "--sink",
-            "file",
-            "--file-path",
-            str(tmp_path / "via-api.ndjson"),
-            stderr=io.StringIO(),
+    record_segments(4, at=datetime(2026, 1, 22, 4, 0, tzinfo=UTC))
+    event = OnboardingJourneyEvent.objects.order_by("id").first()
+    writer = other_connection()
+    try:
+        writer.execute(
+            "INSERT INTO telemetry_pricingexperimentsegment (event_id, position, journey_id,"
+            " order_id, slug, variant_key, is_control, recorded_at)"
+            " VALUES (%s, 99, %s, %s, 'late', 'x', false, clock_timestamp())",
+            [event.id, event.journey.id, event.journey.order_id],
         )
-    assert (tmp_path / "via-api.ndjson").read_bytes() == b""  # opened, nothing written
-    assert ExportRun.objects.get().outcome == "failed"
+        # A newer segment, committed while the writer is still open: it waits too.
+        telemetry_services.onboarding_event_record(
+            order_id="8e0f3c0e-0000-4000-8000-999999999999",
+            event_type="journey_started",
+            metadata={"pricing_experiment_segment": {"slug": "newer", "variantKey": "y"}},
+        )
+        export(live_server, tmp_path)
+        assert [r["slug"] for r in read_ndjson(tmp_path / "via-api.ndjson")] == [
+            "exp-0",
+            "exp-1",
+            "exp-2",
+            "exp-3",
+        ]
+        writer.commit()
+    finally:
+        writer.close()
+    export(live_server, tmp_path)
 
-    monkeypatch.setattr(timezone, "now", real_now)  # clocks agree: the same run goes through
-    call_command(
-        "export_onboarding_pricing_segments_via_api",
-        "--api-url",
-        httpserver.url_for(ENDPOINT),
-        "--sink",
-        "file",
-        "--file-path",
-        str(tmp_path / "via-api.ndjson"),
-        stderr=io.StringIO(),
-    )
-    assert read_ndjson(tmp_path / "via-api.ndjson") == [event]
+    slugs = [r["slug"] for r in read_ndjson(tmp_path / "via-api.ndjson")]
+    assert slugs[4:] == ["late", "newer"]
+    assert PricingExperimentSegment.objects.count() == len(slugs) == 6

@@ -178,6 +178,9 @@ class ExportCommand(BaseCommand):
                 f" ({rate:,.0f} rows/s); cursor {run.cursor_after or '(none)'} (run #{run.pk})"
             )
         )
+        held_back = getattr(run, "held_back", "")
+        if held_back:  # rows a later run exports: say so, never leave the user guessing
+            self.stderr.write(self.style.WARNING(f"{held_back}; a later run exports them."))
 
 
 class SnapshotCommand(BaseCommand):

@@ -32,8 +32,10 @@ def _camel(name: str) -> str:
 
 SEGMENT_KEYS = tuple(_camel(c) for c in SEGMENT_COLUMNS)
 
-# What ``telemetry.selectors.csv_safe`` prefixes with ' (spreadsheet formulas).
-CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# What ``telemetry.selectors.csv_safe`` prefixes with ' (spreadsheet formulas): OWASP's list,
+# the leading tab, carriage return and line feed included (a spreadsheet drops them and runs
+# the formula that follows).
+CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 # Their code points: ascii() of a cell is cheaper than comparing its first character.
 _PREFIX_CODES = ", ".join(str(ord(prefix)) for prefix in CSV_FORMULA_PREFIXES)
 _TIMESTAMP_SQL = "to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"

@@ -326,3 +326,45 @@ def test_a_feed_this_site_cannot_run_offers_no_button_and_refuses_a_run(alice, s
     settings.GUARDRAIL_EXPORT_TRIGGER_URL = "https://api.github.com/repos/o/r/dispatches"
     html = client.get("/admin/reports/").content.decode()  # a workflow can run it: offered
     assert 'action="/admin/reports/cards/guardrail_followups/run/"' in html
+
+
+# --- Request bodies -------------------------------------------------------------------------
+
+
+def _body(kind: str, size: int) -> dict:
+    """A request body of about ``size`` bytes of the given kind, as Client.post takes it."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    if kind == "multipart":
+        return {"data": {"upload": SimpleUploadedFile("big.bin", b"x" * size)}}
+    if kind == "urlencoded":
+        return {
+            "data": "padding=" + "x" * size,
+            "content_type": "application/x-www-form-urlencoded",
+        }
+    return {"data": json.dumps({"padding": "x" * size}), "content_type": "application/json"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["multipart", "urlencoded", "json"])
+def test_a_run_now_body_over_the_limit_is_413_of_every_kind(alice, settings, tmp_path, kind):
+    settings.GUARDRAIL_EXPORT_SINK = "file"
+    settings.GUARDRAIL_EXPORT_FILE_PATH = str(tmp_path / "out.ndjson")
+    client, token = _csrf_client(alice)
+    response = client.post(TRIGGER, HTTP_X_CSRFTOKEN=token, **_body(kind, 10 * 1024 * 1024))
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert not ExportRun.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["multipart", "urlencoded"])
+def test_api_max_body_bytes_caps_form_bodies_as_it_caps_json(alice, settings, tmp_path, kind):
+    settings.API_MAX_BODY_BYTES = 1000
+    settings.GUARDRAIL_EXPORT_SINK = "file"
+    settings.GUARDRAIL_EXPORT_FILE_PATH = str(tmp_path / "out.ndjson")
+    client, token = _csrf_client(alice)
+    assert client.post(TRIGGER, HTTP_X_CSRFTOKEN=token, **_body(kind, 2000)).status_code == 413
+    assert not ExportRun.objects.exists()
+    small = client.post(TRIGGER, HTTP_X_CSRFTOKEN=token, **_body(kind, 10))
+    assert small.status_code == 202  # a body within the cap still queues the run

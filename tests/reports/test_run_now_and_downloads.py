@@ -11,6 +11,7 @@ from django.utils.crypto import get_random_string
 from werkzeug import Response
 
 from exports.models import ExportRun
+from reports.downloads import UNAVAILABLE
 from tests.factories import GuardrailFollowUpFactory
 from tests.subprocesses import child_env
 
@@ -19,12 +20,12 @@ RUN_NOW = "/admin/reports/cards/guardrail_followups/run/"
 
 
 @pytest.fixture(autouse=True)
-def clean(settings):
+def clean(settings, httpserver):
     for name in dir(settings):
         if name.endswith(("_STATUS_URL", "_STATUS_S3_URI", "_WORKFLOW_URL", "_TRIGGER_URL")):
             setattr(settings, name, "")
     settings.GITHUB_RUN_ID = ""
-    settings.EXPORT_PROXY_ALLOWED_HOSTS = ["localhost"]
+    settings.EXPORT_PROXY_ALLOWED_HOSTS = [f"localhost:{httpserver.port}"]
     cache.clear()
     yield
     cache.clear()
@@ -228,21 +229,17 @@ def test_the_proxy_streams_an_s3_download_url(alice, client, settings, s3):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("download_url", "message"),
-    [
-        ("http://169.254.169.254/latest/meta-data/", "not on an allowed host"),
-        ("file:///etc/passwd", "not on an allowed host"),
-        ("ftp://localhost/x", "not on an allowed host"),
-    ],
+    "download_url",
+    ["http://169.254.169.254/latest/meta-data/", "file:///etc/passwd", "ftp://localhost/x"],
 )
 def test_the_proxy_refuses_other_hosts_and_schemes(
-    alice, client, httpserver, settings, download_url, message
+    alice, client, httpserver, settings, download_url
 ):
     _status(httpserver, settings, download_url)
     client.force_login(alice)
     response = client.get("/api/reporting/quick-order-export")
     assert response.status_code == 502
-    assert message in response.json()["error"]["message"]
+    assert response.json()["error"]["message"] == UNAVAILABLE
 
 
 @pytest.mark.django_db
@@ -254,7 +251,7 @@ def test_the_proxy_does_not_follow_a_redirect_to_another_host(alice, client, htt
     client.force_login(alice)
     response = client.get("/api/reporting/quick-order-export")
     assert response.status_code == 502
-    assert "redirected to another host" in response.json()["error"]["message"]
+    assert response.json()["error"]["message"] == UNAVAILABLE
 
 
 @pytest.mark.django_db

@@ -63,7 +63,8 @@ def _open_http(url: str, limit: int) -> Download:
             url, timeout=settings.EXPORT_PROXY_TIMEOUT_SECONDS, max_redirects=MAX_REDIRECTS
         )
     except (Refused, requests.RequestException) as exc:
-        logger.warning("download proxy: %s: %s", redact_url(url), type(exc).__name__)
+        reason = str(exc) if isinstance(exc, Refused) else type(exc).__name__
+        logger.warning("download proxy: %s: %s", redact_url(url), reason)
         raise DownloadFailed(UNAVAILABLE) from exc
     if response.status_code != 200:
         response.close()

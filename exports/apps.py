@@ -8,7 +8,7 @@ class ExportsConfig(AppConfig):
     def ready(self) -> None:
         from django.core.signals import setting_changed
 
-        from exports import registry
+        from exports import checks, registry  # noqa: F401 (checks registers the system checks)
         from exports.config import forget_configs
 
         registry.autodiscover()

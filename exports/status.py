@@ -1,6 +1,7 @@
 """Status payloads (SPEC §5): written by the exporters after each run, read by the site's
 export-health cards. A status location is an ``s3://`` URI, an ``https://`` URL (``http://``
-only for the hosts a download may use, see ``download_url_allowed``) or a local file path.
+only for the hosts a download may use, see ``download_url_allowed``) or a local file path;
+http(s) is fetched under the address rules of ``exports.safe_http``.
 
 Reading::
 
@@ -51,18 +52,15 @@ def workflow_url(definition: FeedDefinition) -> str | None:
 
 
 def download_url_allowed(url: str) -> bool:
-    """SPEC §5: https and s3 always; http only to the S3-compatible endpoint's host
-    (``AWS_ENDPOINT_URL``) or a host listed in ``EXPORT_PROXY_ALLOWED_HOSTS``."""
-    parts = urlsplit(url)
-    if parts.scheme in {"https", "s3"}:
-        return bool(parts.netloc)
-    if parts.scheme != "http" or not parts.hostname:
-        return False
-    allowed = set(settings.EXPORT_PROXY_ALLOWED_HOSTS)
-    endpoint = urlsplit(settings.AWS_ENDPOINT_URL or "")
-    if endpoint.hostname:
-        allowed.add(endpoint.hostname)
-    return parts.hostname in allowed
+    """SPEC §5: https and s3 always; http only to the S3-compatible endpoint
+    (``AWS_ENDPOINT_URL``) or an ``EXPORT_PROXY_ALLOWED_HOSTS`` entry, scheme, host and port
+    alike. Where an http(s) URL may connect is checked when it is fetched
+    (``exports.safe_http``)."""
+    if urlsplit(url).scheme == "s3":
+        return bool(urlsplit(url).netloc)
+    from exports.safe_http import url_allowed  # on use: it imports requests
+
+    return url_allowed(url)
 
 
 def feed_status(definition: FeedDefinition, *, timeout: float | None = None) -> dict[str, Any]:
@@ -97,15 +95,23 @@ def status_read(url: str, *, timeout: float | None = None) -> dict[str, Any]:
 
 
 def _read_http(url: str, timeout: float) -> bytes:
-    import requests  # on use: the exporters import this module and never read over HTTP
+    # On use: the exporters import this module and never read over HTTP.
+    import requests
+
+    from exports.safe_http import Refused, guarded_get
 
     try:
-        with requests.get(url, timeout=timeout, stream=True, allow_redirects=False) as response:
+        with guarded_get(url, timeout=timeout) as response:
             if response.status_code != 200:
                 raise StatusUnavailable(
                     f"status URL answered {response.status_code} {response.reason}"
                 )
             raw = response.raw.read(MAX_STATUS_BYTES + 1, decode_content=True)
+    except Refused as exc:
+        raise StatusUnavailable(
+            "refusing to fetch the status URL: its host is not a public address,"
+            " nor the S3 endpoint or an EXPORT_PROXY_ALLOWED_HOSTS entry"
+        ) from exc
     except requests.RequestException as exc:
         raise StatusUnavailable(f"status URL unreachable: {type(exc).__name__}") from exc
     if len(raw) > MAX_STATUS_BYTES:

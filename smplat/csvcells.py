@@ -8,7 +8,8 @@ the SQL form does the same inside PostgreSQL when it builds CSV lines itself. Bo
 
 from __future__ import annotations
 
-CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# OWASP lists tab, carriage return and line feed with the formula characters.
+CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 # Their code points: ascii() of a cell is cheaper in SQL than comparing its first character.
 _PREFIX_CODES = ", ".join(str(ord(prefix)) for prefix in CSV_FORMULA_PREFIXES)
 

@@ -95,3 +95,42 @@ def s3(s3_server, monkeypatch, settings):
     client.create_bucket(Bucket=bucket)
     client.bucket = bucket
     return client
+
+
+# --- Loopback listeners (tests/listeners.py) ------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def ca():
+    """A certificate authority made for the test run (trustme): nothing trusts it unless a
+    test says so (``trusted_ca``)."""
+    import trustme
+
+    return trustme.CA()
+
+
+@pytest.fixture
+def trusted_ca(ca, tmp_path, monkeypatch):
+    """The listeners' CA trusted by the site, as an internal CA set in REQUESTS_CA_BUNDLE."""
+    path = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(path))
+    return ca
+
+
+@pytest.fixture
+def listeners(ca):
+    """Start loopback listeners on demand (``listeners("::1", tls=False)``); every one is
+    stopped after the test."""
+    from tests.listeners import Listener, tls_context
+
+    started = []
+
+    def start(host: str = "127.0.0.1", tls: bool = True):
+        listener = Listener(host, tls_context(ca) if tls else None)
+        started.append(listener)
+        return listener
+
+    yield start
+    for listener in started:
+        listener.stop()

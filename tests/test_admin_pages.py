@@ -62,3 +62,39 @@ def test_charlie_gets_the_login_page(client, charlie):
     response = client.get(reverse("admin:index"))
     assert response.status_code == 302
     assert reverse("admin:login") in response["Location"]
+
+
+def _nul_queries(model_admin) -> list[dict]:
+    """Every way a changelist takes text from the query string, each given a NUL byte: the
+    search box and the lookups of its filters (PostgreSQL refuses NUL in any text)."""
+    queries = [{"q": "\x00"}, {"o": "\x00"}, {"\x00": "1"}]
+    for entry in model_admin.list_filter:
+        if isinstance(entry, str):
+            queries.append({f"{entry}__exact": "\x00"})
+    return queries
+
+
+@pytest.mark.parametrize(
+    ("model", "model_admin"), OUR_MODELS, ids=lambda value: getattr(value, "__name__", "")
+)
+def test_a_nul_byte_in_any_admin_list_query_is_a_400_not_a_500(client, alice, model, model_admin):
+    client.raise_request_exception = False  # what a production server answers (DEBUG off)
+    client.force_login(alice)
+    opts = model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    for query in _nul_queries(model_admin):
+        response = client.get(url, query)
+        assert response.status_code == 400, (query, response.status_code)
+        assert "NUL" in response.content.decode()
+
+
+def test_the_guardrail_follow_up_filter_of_the_issue_is_refused(client, alice, settings):
+    settings.DEBUG = False
+    client.raise_request_exception = False
+    client.force_login(alice)
+    response = client.get("/admin/reports/guardrailfollowup/?provider_id__exact=%00")
+    assert response.status_code == 400
+    assert client.get("/admin/reports/guardrailfollowup/%00/change/").status_code == 400
+    assert client.get("/admin/onboarding/", {"slug": "\x00"}).status_code == 400
+    # A clean filter on the same list still works.
+    assert client.get("/admin/reports/guardrailfollowup/?provider_id__exact=p1").status_code == 200

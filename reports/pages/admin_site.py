@@ -1,7 +1,10 @@
 """The admin site, with the operator pages listed beside the models (index and sidebar)."""
 
+from functools import wraps
+
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.http import HttpResponseBadRequest
 from django.urls import NoReverseMatch, reverse
 
 # (URL name, label, permissions a user needs to see the link)
@@ -18,6 +21,26 @@ class OperationsAdminSite(admin.AdminSite):
     index_title = "Operations"
     # The site has no public pages: no "View site" link to a 404.
     site_url = None
+
+    def admin_view(self, view, cacheable=False):
+        """Every admin page (model lists and forms, the operator pages) refuses a NUL byte in
+        its path or query with a 400: PostgreSQL cannot compare text with one, so a list
+        filter or search given ``%00`` would otherwise fail in the database with a 500."""
+
+        @wraps(view)
+        def refuse_nul(request, *args, **kwargs):
+            if "\x00" in request.path or any(
+                "\x00" in key or any("\x00" in value for value in values)
+                for key, values in request.GET.lists()
+            ):
+                return HttpResponseBadRequest(
+                    "The address may not contain the NUL character (%00).",
+                    content_type="text/plain; charset=utf-8",
+                )
+            return view(request, *args, **kwargs)
+
+        # Checked after the login check that super() adds: anonymous users still go to login.
+        return super().admin_view(refuse_nul, cacheable)
 
     def get_app_list(self, request, app_label=None):
         app_list = super().get_app_list(request, app_label)

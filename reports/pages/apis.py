@@ -7,7 +7,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -15,7 +14,7 @@ from exports import registry, trigger
 from exports.models import Feed
 from reports.pages.downloads import DownloadFailed, DownloadUnavailable, latest_artifact
 from reports.pages.health import forget_status
-from smplat.api.parsers import LimitedJSONParser
+from smplat.api.parsers import LimitedFormParser, LimitedJSONParser, LimitedMultiPartParser
 from smplat.api.permissions import IsStaff
 from smplat.api.schema import error_responses
 
@@ -26,7 +25,7 @@ class StaffSessionApi(APIView):
     authentication_classes = [SessionAuthentication]
     permission_classes = [IsStaff]
     # A plain HTML form (no JavaScript) posts form-encoded; the body carries only the token.
-    parser_classes = [FormParser, MultiPartParser, LimitedJSONParser]
+    parser_classes = [LimitedFormParser, LimitedMultiPartParser, LimitedJSONParser]
 
     def permission_denied(self, request, message=None, code=None):
         if not request.user or not request.user.is_authenticated:

@@ -1,16 +1,18 @@
 """The download proxies: stream a feed's latest artifact (the status payload's downloadUrl).
 
 The target is never chosen by the client: it is the ``downloadUrl`` of the feed's configured
-status payload, fetched only over https or s3 (http only for the S3-compatible endpoint or
-an allow-listed host, see ``exports.status.download_url_allowed``), with a timeout, a size
-cap, and redirects followed only within the same host.
+status payload, fetched over s3, or over http(s) under the address rules of
+``exports.safe_http`` (public addresses over https; the S3 endpoint and allow-listed origins
+besides), with a timeout, a size cap, and redirects followed only within the same origin.
+Every refusal and upstream failure gets one message (``UNAVAILABLE``), so the proxy cannot
+be used to tell an open port from a closed one; the reason goes to the log.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
 
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
@@ -18,10 +20,16 @@ from django.conf import settings
 
 from exports import registry
 from exports.s3 import parse_s3_uri, s3_client
-from exports.status import StatusUnavailable, download_url_allowed, feed_status
+from exports.safe_http import Refused, guarded_get
+from exports.status import StatusUnavailable, feed_status
+from smplat.redact import redact_url
+
+logger = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
 MAX_REDIRECTS = 3
+# The one answer to a refused URL, an unreachable host, a TLS failure and a non-200 alike.
+UNAVAILABLE = "the artifact could not be fetched from the status payload's downloadUrl"
 
 
 class DownloadUnavailable(Exception):
@@ -51,39 +59,29 @@ def _capped(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
 
 
 def _open_http(url: str, limit: int) -> Download:
-    timeout = settings.EXPORT_PROXY_TIMEOUT_SECONDS
-    host = urlsplit(url).hostname
-    for _ in range(MAX_REDIRECTS + 1):
-        if not download_url_allowed(url):
-            raise DownloadFailed("the download URL is not on an allowed host or scheme")
-        try:
-            response = requests.get(url, stream=True, timeout=timeout, allow_redirects=False)
-        except requests.RequestException as exc:
-            raise DownloadFailed(
-                f"the artifact host is unreachable ({type(exc).__name__})"
-            ) from exc
-        if response.is_redirect:
-            target = urljoin(url, response.headers.get("Location", ""))
-            response.close()
-            if urlsplit(target).hostname != host:
-                raise DownloadFailed("the artifact host redirected to another host")
-            url = target
-            continue
-        if response.status_code != 200:
-            response.close()
-            raise DownloadFailed(f"the artifact host answered {response.status_code}")
-        length = response.headers.get("Content-Length")
-        length = int(length) if length and length.isdigit() else None
-        if length is not None and length > limit:
-            response.close()
-            raise DownloadFailed(f"the artifact is larger than {limit} bytes")
+    try:
+        response = guarded_get(
+            url, timeout=settings.EXPORT_PROXY_TIMEOUT_SECONDS, max_redirects=MAX_REDIRECTS
+        )
+    except (Refused, requests.RequestException) as exc:
+        reason = str(exc) if isinstance(exc, Refused) else type(exc).__name__
+        logger.warning("download proxy: %s: %s", redact_url(url), reason)
+        raise DownloadFailed(UNAVAILABLE) from exc
+    if response.status_code != 200:
+        response.close()
+        logger.warning("download proxy: %s answered %s", redact_url(url), response.status_code)
+        raise DownloadFailed(UNAVAILABLE)
+    length = response.headers.get("Content-Length")
+    length = int(length) if length and length.isdigit() else None
+    if length is not None and length > limit:
+        response.close()
+        raise DownloadFailed(f"the artifact is larger than {limit} bytes")
 
-        def chunks(response=response) -> Iterator[bytes]:
-            with response:
-                yield from response.iter_content(CHUNK)
+    def chunks() -> Iterator[bytes]:
+        with response:
+            yield from response.iter_content(CHUNK)
 
-        return Download(_capped(chunks(), limit), length, "application/x-ndjson")
-    raise DownloadFailed("too many redirects")
+    return Download(_capped(chunks(), limit), length, "application/x-ndjson")
 
 
 def _open_s3(uri: str, limit: int) -> Download:

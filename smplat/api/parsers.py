@@ -12,6 +12,51 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
+def _refuse_a_declared_length_over(limit: int, parser_context) -> None:
+    request = (parser_context or {}).get("request")
+    declared = request.META.get("CONTENT_LENGTH") if request is not None else None
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+
+
+class CappedStream:
+    """A request stream that gives at most ``limit`` bytes, then refuses with 413: the cap
+    holds on the bytes read, whatever the Content-Length said."""
+
+    def __init__(self, stream, limit: int):
+        self._stream = stream
+        self._limit = limit
+        self._left = limit
+
+    def read(self, size: int | None = -1) -> bytes:
+        wanted = self._left + 1 if size is None or size < 0 else min(size, self._left + 1)
+        chunk = self._stream.read(wanted)
+        self._left -= len(chunk)
+        if self._left < 0:
+            raise PayloadTooLarge(f"The request body is larger than {self._limit} bytes.")
+        return chunk
+
+
+class BodyLimitMixin:
+    """Caps a DRF parser's body at ``API_MAX_BODY_BYTES`` (413 past it). DRF reads the body
+    straight from the WSGI stream, and Django's own limit counts only a multipart body's
+    plain fields, never its files: without this a form post of any size gets through."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.API_MAX_BODY_BYTES
+        _refuse_a_declared_length_over(limit, parser_context)
+        capped = CappedStream(stream, limit) if stream is not None else None
+        return super().parse(capped, media_type, parser_context)
+
+
+class LimitedFormParser(BodyLimitMixin, parsers.FormParser):
+    """Urlencoded bodies up to ``API_MAX_BODY_BYTES``."""
+
+
+class LimitedMultiPartParser(BodyLimitMixin, parsers.MultiPartParser):
+    """Multipart bodies (files included) up to ``API_MAX_BODY_BYTES``."""
+
+
 class LimitedJSONParser(parsers.JSONParser):
     """JSON bodies up to ``API_MAX_BODY_BYTES``; larger ones are refused with 413.
 
@@ -21,13 +66,8 @@ class LimitedJSONParser(parsers.JSONParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.API_MAX_BODY_BYTES
-        request = (parser_context or {}).get("request")
-        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
-        if declared and declared.isdigit() and int(declared) > limit:
-            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
-        raw = stream.read(limit + 1) if stream is not None else b""
-        if len(raw) > limit:
-            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+        _refuse_a_declared_length_over(limit, parser_context)
+        raw = CappedStream(stream, limit).read() if stream is not None else b""
         if not raw:
             raise exceptions.ParseError("The request body is empty; a JSON object is expected.")
         try:

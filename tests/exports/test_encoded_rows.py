@@ -46,6 +46,7 @@ AWKWARD = [
     "@handle",
     "\tformula after a tab",
     "\rformula after a carriage return",
+    "\n=formula after a line feed",
     "comma, inside",
     "ünïcødé «guillemets» 中文",
     "emoji 😀",

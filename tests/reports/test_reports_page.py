@@ -33,8 +33,11 @@ def no_status_sources(settings):
 
 @pytest.fixture
 def status_server(httpserver, settings):
-    """A status URL on loopback, allowed as an http download host (as an S3 endpoint is)."""
-    settings.EXPORT_PROXY_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    """A status URL on loopback, allowed as an http download origin (as an S3 endpoint is)."""
+    settings.EXPORT_PROXY_ALLOWED_HOSTS = [
+        f"127.0.0.1:{httpserver.port}",
+        f"localhost:{httpserver.port}",
+    ]
     return httpserver
 
 
@@ -190,6 +193,7 @@ def test_a_broken_status_url_shows_on_its_card_and_the_page_still_renders(
     release = threading.Event()
     request.addfinalizer(release.set)
     if setup == "unreachable":
+        settings.EXPORT_PROXY_ALLOWED_HOSTS = ["127.0.0.1:9"]  # allowed, and nothing listens
         url = "http://127.0.0.1:9/status.json"
     elif setup == "garbage":
         status_server.expect_request("/s").respond_with_data("<html>oops</html>")

@@ -124,3 +124,14 @@ def test_healthz_answers_plain_http_even_with_https_redirects_on(client, setting
     settings.SECURE_SSL_REDIRECT = True
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/admin/").status_code == 301
+
+
+def test_an_allowed_host_that_is_not_an_origin_fails_the_checks():
+    env = _clean_env(
+        DEBUG="true",
+        DATABASE_URL="postgres://nobody@127.0.0.1:1/none",
+        EXPORT_PROXY_ALLOWED_HOSTS="minio:9000,minio:9000/bucket",
+    )
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "exports.E001" in result.stderr and "minio:9000/bucket" in result.stderr

@@ -280,13 +280,16 @@ def test_csv_cells_that_would_run_as_formulas_are_neutralised(api_client):
         order_number='=HYPERLINK("http://evil")',
         event_type="journey_started",
         metadata={
-            "pricing_experiment_segment": dict(SPRING, variantName="+1 cheaper", variantKey="@v")
+            "pricing_experiment_segment": dict(
+                SPRING, variantName="+1 cheaper", variantKey="@v", status="\n=1+2"
+            )
         },
     )
     body = b"".join(api_client.get(EXPERIMENTS_URL, {"format": "csv"}).streaming_content).decode()
     [row] = list(csv.DictReader(io.StringIO(body)))
     assert row["order_number"] == '\'=HYPERLINK("http://evil")'
     assert row["variant_name"] == "'+1 cheaper" and row["variant_key"] == "'@v"
+    assert row["status"] == "'\n=1+2"  # a leading line feed is neutralised like a tab
 
 
 @pytest.mark.parametrize(

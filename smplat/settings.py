@@ -203,6 +203,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # 3.1: a nullable nested object becomes oneOf [$ref, null]. In 3.0 drf-spectacular writes
+    # ``nullable`` beside an allOf $ref, which 3.0 validators ignore (nullable needs a type
+    # in the same schema object), so real responses carrying null failed validation.
+    "OAS_VERSION": "3.1.0",
     # Swagger UI's assets come from the drf-spectacular-sidecar package, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -431,7 +431,9 @@ def export_snapshot(
                 )
                 return run
             run.cursor_after = str(result.location)
-            _run_finish(run, outcome=ExportRun.Outcome.SUCCEEDED)
+            # A succeeded run's error text is its notice: the run history shows it, the
+            # card's "last error" (failed runs only) does not.
+            _run_finish(run, outcome=ExportRun.Outcome.SUCCEEDED, error=result.notice)
             slack_notify(
                 webhook_url=slack_url,
                 text=_snapshot_slack_text(definition, run, _metrics_line(result.status)),
@@ -461,7 +463,7 @@ def _snapshot_slack_text(definition, run: ExportRun, extra: str = "") -> str:
     if extra:
         text += f"\n{extra}"
     if run.error:
-        text += f"\nError: {run.error}"
+        text += f"\n{'Error' if run.outcome == ExportRun.Outcome.FAILED else 'Note'}: {run.error}"
     if run.external_url:
         text += f"\n{run.external_url}"
     return text

@@ -223,3 +223,5 @@ class SnapshotCommand(BaseCommand):
                 f" (run #{run.pk})"
             )
         )
+        if run.error:  # a succeeded run's notice: the malformed lines left out
+            self.stderr.write(self.style.WARNING(run.error))

@@ -295,7 +295,7 @@ def test_malformed_guardrail_workflow_lines_are_counted_apart_too(
     settings.GUARDRAIL_WORKFLOW_EXPORT_BUCKET = s3.bucket
     settings.GUARDRAIL_WORKFLOW_EXPORT_STATUS_S3_URI = str(tmp_path / "wf-status.json")
     event = {"eventId": "a", "workflowAction": "note.update", "providerId": "p1"}
-    httpserver.expect_request("/wf").respond_with_data(f"not json\n{json.dumps(event)}\n\"x\"\n")
+    httpserver.expect_request("/wf").respond_with_data(f'not json\n{json.dumps(event)}\n"x"\n')
 
     run("export_guardrail_workflow_telemetry")
 

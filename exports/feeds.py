@@ -298,6 +298,7 @@ class ApiFeed(FeedDefinition):
         included, so the next run resumes strictly after its last row's timestamp (a
         bare-timestamp cursor) without losing or repeating a row.
         """
+        api_url = experiment_events_url(api_url)
         cursor = start
         sent = 0
         while limit is None or sent < limit:
@@ -330,6 +331,21 @@ class ApiFeed(FeedDefinition):
             if not next_cursor:
                 return
             cursor = next_cursor
+
+
+def experiment_events_url(url: str) -> str:
+    """The experiment-events endpoint from ``url``, which may be the endpoint itself or the
+    site's base URL (what ``REPORTING_API_URL`` usually holds), with or without a trailing
+    slash or a path prefix the site is mounted under: anything else gets the endpoint's path
+    appended. The path comes from the URL conf, the same code the API site runs."""
+    from django.urls import reverse
+
+    endpoint = reverse("api-experiment-events")
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/")
+    if path.endswith(endpoint):
+        return urlunsplit(parts._replace(path=path))
+    return urlunsplit(parts._replace(path=path + endpoint))
 
 
 def _with_query(url: str, params: dict[str, str]) -> str:

@@ -55,10 +55,13 @@ class ExportFailed(Exception):
 
 @dataclass(frozen=True)
 class RunEnd:
-    """How ``work`` ended: succeeded or no_data, and a line for the summary (metrics...)."""
+    """How ``work`` ended: succeeded or no_data, a line for the summary (metrics...), and a
+    notice kept on the run (its ``error`` text, which for a run that did not fail is a note:
+    rows held back, malformed lines left out)."""
 
     outcome: str
     detail: str = ""
+    notice: str = ""
 
 
 def run_feed(
@@ -81,7 +84,7 @@ def run_feed(
                 _finish(run, outcome=ExportRun.Outcome.FAILED, error=str(exc) or type(exc).__name__)
                 notify(definition, run)
                 raise ExportFailed(str(exc), run=run) from exc
-            _finish(run, outcome=end.outcome)
+            _finish(run, outcome=end.outcome, error=end.notice)
             notify(definition, run, end.detail)
             return run
     except FeedBusy as exc:
@@ -124,7 +127,8 @@ def run_summary(definition: FeedDefinition, run: ExportRun, detail: str = "") ->
         f" via {run.sink or 'n/a'}, cursor {run.cursor_after or '(none)'}"
         f" (run #{run.pk}, {run.trigger})"
     )
-    for line in (detail, f"Error: {run.error}" if run.error else "", run.external_url):
+    label = "Error" if run.outcome == ExportRun.Outcome.FAILED else "Note"
+    for line in (detail, f"{label}: {run.error}" if run.error else "", run.external_url):
         if line:
             text += f"\n{line}"
     return text

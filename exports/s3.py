@@ -75,6 +75,10 @@ def s3_client():
             connect_timeout=timeout,
             read_timeout=timeout,
             retries={"mode": "standard", "max_attempts": settings.EXPORT_RETRY_ATTEMPTS},
+            # SigV4 everywhere: left to itself botocore presigns with SigV2 in us-east-1 and
+            # a few older regions (``?AWSAccessKeyId=...&Signature=...``), which buckets
+            # created since June 2020 refuse, so a status payload's downloadUrl would 403.
+            signature_version="s3v4",
         ),
     )
 

@@ -215,9 +215,9 @@ def _export_rows(
         raise InterruptedError(f"stopped by a signal after {state.rows} rows; the cursor is saved")
     if status_destination:
         _write_row_feed_status(definition, run, sink, status_destination)
-    run.held_back = _held_back(definition, state.cursor_after, options, watermark)
     return RunEnd(
-        ExportRun.Outcome.SUCCEEDED if state.rows else ExportRun.Outcome.NO_DATA, run.held_back
+        ExportRun.Outcome.SUCCEEDED if state.rows else ExportRun.Outcome.NO_DATA,
+        notice=_held_back(definition, state.cursor_after, options, watermark),
     )
 
 
@@ -347,7 +347,9 @@ def export_snapshot(
         if result.no_events:
             return RunEnd(ExportRun.Outcome.NO_DATA, "No events yet (capture route answered 404).")
         run.cursor_after = str(result.location)
-        return RunEnd(ExportRun.Outcome.SUCCEEDED, _metrics_line(result.status))
+        return RunEnd(
+            ExportRun.Outcome.SUCCEEDED, _metrics_line(result.status), notice=result.notice
+        )
 
     return run_feed(
         definition, trigger=trigger, requested_by=requested_by, run=run, sink="s3", work=work

@@ -203,6 +203,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # 3.1: a nullable nested object becomes oneOf [$ref, null]. In 3.0 drf-spectacular writes
+    # ``nullable`` beside an allOf $ref, which 3.0 validators ignore (nullable needs a type
+    # in the same schema object), so real responses carrying null failed validation.
+    "OAS_VERSION": "3.1.0",
     # Swagger UI's assets come from the drf-spectacular-sidecar package, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -242,8 +246,35 @@ EXPORT_HTTP_TIMEOUT_SECONDS = env.float("EXPORT_HTTP_TIMEOUT_SECONDS", default=1
 EXPORT_RETRY_ATTEMPTS = env.int("EXPORT_RETRY_ATTEMPTS", default=5)
 EXPORT_RETRY_BACKOFF_SECONDS = env.float("EXPORT_RETRY_BACKOFF_SECONDS", default=1.0)
 EXPORT_RETRY_MAX_DELAY_SECONDS = env.float("EXPORT_RETRY_MAX_DELAY_SECONDS", default=60.0)
-# Standard Webhooks signing secret (``whsec_<base64>`` or any string); unset: unsigned.
+# Standard Webhooks signing secret, ``whsec_<base64>``; unset: unsigned. Only that form: the
+# reference standardwebhooks libraries base64-decode any string they are given, so a plain
+# string would sign with one key here and verify with another at the receiver.
 EXPORT_WEBHOOK_SECRET = env.str("EXPORT_WEBHOOK_SECRET", default="")
+
+
+def _webhook_secret_is_valid(secret: str) -> bool:
+    import base64
+    import binascii
+
+    encoded = secret.removeprefix("whsec_")
+    if not secret.startswith("whsec_") or not encoded:
+        return False
+    try:
+        # Strict, padding optional: what decodes here decodes to the same bytes in the
+        # libraries' lenient decoder.
+        return bool(base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True))
+    except binascii.Error:
+        return False
+
+
+if EXPORT_WEBHOOK_SECRET and not _webhook_secret_is_valid(EXPORT_WEBHOOK_SECRET):
+    # The value itself is never echoed: it is a secret.
+    raise ImproperlyConfigured(
+        "EXPORT_WEBHOOK_SECRET must be a Standard Webhooks secret: whsec_ followed by base64 "
+        "(new: whsec_$(openssl rand -base64 32)). To keep the signing key of a plain-string "
+        'secret, set whsec_ followed by its base64 (printf %s "$OLD_SECRET" | base64) and give '
+        "receivers that same whsec_ string."
+    )
 EXPORT_STATUS_TIMEOUT_SECONDS = env.float("EXPORT_STATUS_TIMEOUT_SECONDS", default=5.0)
 EXPORT_PRESIGN_SECONDS = env.int("EXPORT_PRESIGN_SECONDS", default=7 * 24 * 3600)
 if (

@@ -3,7 +3,8 @@
 ``webhook-id`` is the batch's idempotency key, the same for every retry and for a batch
 re-sent after a crash, so a receiver can drop copies; ``webhook-timestamp`` is the attempt's
 Unix time; ``webhook-signature`` is ``v1,<base64 HMAC-SHA256 of "id.timestamp.body">`` when
-a signing secret is configured (``whsec_``-prefixed secrets are base64, as the spec says).
+a signing secret is configured: ``whsec_<base64>``, decoded as the reference standardwebhooks
+libraries decode it, so a receiver verifies with the same string (settings refuse other forms).
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ if TYPE_CHECKING:
 
 
 def signing_key(secret: str) -> bytes:
-    if secret.startswith("whsec_"):
-        return base64.b64decode(secret.removeprefix("whsec_"))
-    return secret.encode()
+    if not secret.startswith("whsec_"):
+        raise ValueError("a webhook signing secret is whsec_<base64>")
+    encoded = secret.removeprefix("whsec_")
+    # Padding optional, as in the reference libraries.
+    return base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:

@@ -71,8 +71,7 @@ ARTIFACT_RESPONSE = {
     (200, "application/x-ndjson"): OpenApiResponse(
         OpenApiTypes.BINARY, description="The latest exported NDJSON, streamed."
     ),
-    **error_responses(404),
-    502: OpenApiResponse(description="The artifact's host failed or broke a limit."),
+    **error_responses(404, 502),
 }
 
 
@@ -103,8 +102,7 @@ class GuardrailFollowUpExportApi(StaffSessionApi):
         responses={
             202: RunSerializer,
             200: RunSerializer,
-            **error_responses(),
-            502: OpenApiResponse(),
+            **error_responses(409, 502),
         },
         summary="Run the follow-up export now",
     )

@@ -1,9 +1,16 @@
+import json
+import re
+
 import orjson
 from django.conf import settings
 from rest_framework import exceptions, parsers, status
 
 # Levels of objects and arrays a JSON body may nest.
 MAX_DEPTH = 64
+
+# orjson reads an integer beyond 64 bits as a float (123456789012345678901234567890 would be
+# stored as 1.2345678901234568e+29); every such integer has at least 19 digits.
+_LONG_DIGIT_RUN = re.compile(rb"\d{19}")
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -58,7 +65,8 @@ class LimitedMultiPartParser(BodyLimitMixin, parsers.MultiPartParser):
 
 
 class LimitedJSONParser(parsers.JSONParser):
-    """JSON bodies up to ``API_MAX_BODY_BYTES``; larger ones are refused with 413.
+    """JSON bodies up to ``API_MAX_BODY_BYTES``; larger ones are refused with 413. Integers
+    of any size are kept exact (orjson alone would turn those beyond 64 bits into floats).
 
     DRF reads the body straight from the WSGI stream, past Django's own upload limit, so the
     cap is enforced here, on the bytes actually read (a lying Content-Length cannot get by).
@@ -74,6 +82,8 @@ class LimitedJSONParser(parsers.JSONParser):
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise exceptions.ParseError(f"The request body is not valid JSON: {exc}") from exc
+        if _LONG_DIGIT_RUN.search(raw):
+            data = _with_exact_integers(raw)
         # Python's json (which stores jsonb) and any recursive walk stop near 1 000 levels,
         # orjson only at 1 024: deeper than any real payload needs is refused here.
         if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _deeper_than(data, MAX_DEPTH):
@@ -83,6 +93,14 @@ class LimitedJSONParser(parsers.JSONParser):
         if b"\\u0000" in raw and _contains_nul(data):
             raise exceptions.ParseError("Strings may not contain the NUL character (\\u0000).")
         return data
+
+
+def _with_exact_integers(raw: bytes):
+    """The body again, through the standard parser, which keeps every integer exact (jsonb
+    stores them exactly, and the exports write them back digit for digit). orjson has
+    already accepted the body, so only the integers can differ: orjson refuses numbers
+    beyond a double's range (about 309 digits), well inside the standard parser's 4 300."""
+    return json.loads(raw)
 
 
 def _deeper_than(value, limit: int) -> bool:

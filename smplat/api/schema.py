@@ -26,8 +26,10 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
         401: "No API key, or a wrong one.",
         403: "Logged in, but not staff (or a missing CSRF token).",
         404: "No such object, or nothing to export yet.",
+        409: "The site is not configured to do this: the message names what is missing.",
         413: "The request body is too large.",
         415: "The request body is not JSON.",
+        502: "An upstream (the artifact's host, the workflow trigger) failed or broke a limit.",
     }
     return {
         status: OpenApiResponse(ErrorSerializer, description=descriptions[status])

@@ -87,3 +87,48 @@ def test_resume_after_kill_loses_no_row(tmp_path):
     # Apart from re-sent batches, rows arrive in (createdAt, id) order.
     deduplicated = list(dict.fromkeys(received))
     assert deduplicated == expected_order(rows)
+
+
+@pytest.mark.django_db
+def test_the_next_run_removes_temporary_files_a_killed_run_left(tmp_path, settings):
+    """A SIGKILL between creating the cursor's (or status file's) temporary file and
+    renaming it leaves ``.<name>.<hex>.tmp`` behind; the next run removes those, and only
+    those old enough not to be another writer's."""
+    import os
+
+    from django.core.management import call_command
+
+    make_follow_ups(3)
+    cursor, status = tmp_path / "cursor.json", tmp_path / "status.json"
+    settings.GUARDRAIL_EXPORT_STATUS_S3_URI = str(status)
+    hour_ago = time.time() - 3600
+    leftovers = [
+        tmp_path / ".cursor.json.0123456789ab.tmp",
+        tmp_path / ".status.json.ba9876543210.tmp",
+    ]
+    kept = [
+        tmp_path / ".cursor.json.fedcba987654.tmp",  # fresh: maybe a writer still at work
+        tmp_path / ".cursor.json.notes.tmp",  # not a name replace_atomically makes
+        tmp_path / ".other.json.0123456789ab.tmp",  # another file's
+    ]
+    for path in [*leftovers, *kept]:
+        path.write_text('{"cursor": "half')
+        if path.name != ".cursor.json.fedcba987654.tmp":
+            os.utime(path, (hour_ago, hour_ago))
+
+    call_command(
+        "export_guardrail_followups",
+        "--sink",
+        "file",
+        "--file-path",
+        str(tmp_path / "out.ndjson"),
+        "--cursor-store",
+        "file",
+        "--cursor-store-path",
+        str(cursor),
+        stderr=open(os.devnull, "w"),  # noqa: SIM115
+    )
+
+    assert json.loads(cursor.read_text())["rows"] == 3 and status.exists()
+    assert not any(path.exists() for path in leftovers)
+    assert all(path.exists() for path in kept)

@@ -189,3 +189,34 @@ def test_a_missing_bucket_fails_the_sink_and_the_cursor_store_in_one_line(s3):
     store = S3CursorStore("s3://no-such-bucket/cursor.json")
     with pytest.raises(CursorStoreError, match=r"writing s3://no-such-bucket/cursor.json .*NoSuch"):
         store.save(Checkpoint(cursor="2026-01-22T04:00:00Z~1", rows=1, updated_at=timezone.now()))
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
+def test_download_urls_are_presigned_with_sigv4_in_every_region(s3, monkeypatch, region):
+    # botocore presigns with SigV2 in us-east-1 and eu-west-1 unless told otherwise, and
+    # buckets created since June 2020 refuse SigV2 links.
+    from urllib.parse import parse_qs, urlparse
+
+    import boto3
+
+    from exports.s3 import S3Location, presigned_url
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", region)
+    regional = boto3.client("s3", region_name=region)
+    bucket = f"{s3.bucket}-{region}"
+    if region == "us-east-1":
+        regional.create_bucket(Bucket=bucket)
+    else:
+        regional.create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
+        )
+    regional.put_object(Bucket=bucket, Key="snap/latest.ndjson", Body=b'{"a": 1}\n')
+
+    url = presigned_url(S3Location(bucket, "snap/latest.ndjson"))
+
+    query = parse_qs(urlparse(url).query)
+    assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
+    assert f"/{region}/s3/aws4_request" in query["X-Amz-Credential"][0]
+    assert "Signature" not in query and "AWSAccessKeyId" not in query
+    response = requests.get(url, timeout=5)
+    assert response.status_code == 200 and response.content == b'{"a": 1}\n'

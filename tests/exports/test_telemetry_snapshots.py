@@ -304,3 +304,62 @@ def test_a_status_destination_that_cannot_be_written_is_refused_before_anything_
         run("export_quick_order_telemetry")
     assert [r for r, _ in httpserver.log if r.path == EXPORT_PATH] == []  # nothing fetched
     assert list(tmp_path.iterdir()) == []  # and no folder named "https:"
+
+
+def test_malformed_quick_order_lines_are_counted_apart_and_left_out_of_the_snapshot(
+    quick_order, s3, httpserver
+):
+    good = [quick_order_line("quick_order.start", 0), quick_order_line("quick_order.complete", 1)]
+    body = (
+        json.dumps(good[0])
+        + "\n<html>proxy error</html>\n"
+        + '{"eventId": "cut-off", "eventNa\n'
+        + "[1, 2]\n"
+        + json.dumps(good[1])
+        + "\n"
+    )
+    httpserver.expect_request(EXPORT_PATH).respond_with_data(
+        body, content_type="application/x-ndjson", headers={"X-Quick-Order-Events": "5"}
+    )
+
+    output = run("export_quick_order_telemetry")
+
+    status = status_read(quick_order.QUICK_ORDER_EXPORT_STATUS_S3_URI)
+    assert status["events"] == 2 and status["malformedLines"] == 3
+    assert status["metrics"]["startCount"] == 1 and status["metrics"]["completeCount"] == 1
+    assert requests.get(status["downloadUrl"], timeout=5).text == ndjson(good)
+    run_row = ExportRun.objects.get()
+    assert (run_row.outcome, run_row.rows) == ("succeeded", 2)
+    notice = "3 malformed line(s) (not a JSON object) left out of the snapshot: line 2, 3, 4"
+    assert notice in run_row.error and notice in output
+    assert "proxy error" not in run_row.error  # the lines' text is never repeated
+    (message,) = slack_messages(httpserver)
+    assert ": 2 events" in message and f"Note: {notice}" in message
+
+
+def test_malformed_guardrail_workflow_lines_are_counted_apart_too(
+    settings, s3, httpserver, tmp_path
+):
+    settings.GUARDRAIL_WORKFLOW_EXPORT_URL = httpserver.url_for("/wf")
+    settings.GUARDRAIL_WORKFLOW_EXPORT_BUCKET = s3.bucket
+    settings.GUARDRAIL_WORKFLOW_EXPORT_STATUS_S3_URI = str(tmp_path / "wf-status.json")
+    event = {"eventId": "a", "workflowAction": "note.update", "providerId": "p1"}
+    httpserver.expect_request("/wf").respond_with_data(f'not json\n{json.dumps(event)}\n"x"\n')
+
+    run("export_guardrail_workflow_telemetry")
+
+    status = json.loads((tmp_path / "wf-status.json").read_text())
+    assert status["events"] == 1 and status["malformedLines"] == 2
+    assert status["metrics"]["actionCounts"] == {"note.update": 1}
+    (key,) = [o["Key"] for o in s3.list_objects_v2(Bucket=s3.bucket)["Contents"]]
+    uploaded = s3.get_object(Bucket=s3.bucket, Key=key)["Body"].read().decode()
+    assert uploaded == json.dumps(event) + "\n"
+    assert "line 1, 3 of the download" in ExportRun.objects.get().error
+
+
+def test_a_download_without_one_event_fails_and_uploads_nothing(quick_order, s3, httpserver):
+    httpserver.expect_request(EXPORT_PATH).respond_with_data("<html>\n<body>Sign in</body>\n")
+    with pytest.raises(CommandError, match="none is a JSON event"):
+        run("export_quick_order_telemetry")
+    assert "Contents" not in s3.list_objects_v2(Bucket=s3.bucket)
+    assert ExportRun.objects.get().outcome == "failed"

@@ -116,3 +116,51 @@ def test_a_segment_committing_late_is_exported_by_the_next_via_api_run(live_serv
     slugs = [r["slug"] for r in read_ndjson(tmp_path / "via-api.ndjson")]
     assert slugs[4:] == ["late", "newer"]
     assert PricingExperimentSegment.objects.count() == len(slugs) == 6
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("form", ["base", "base/", "endpoint/", "setting"])
+def test_the_site_base_url_works_as_well_as_the_endpoint(live_server, tmp_path, settings, form):
+    # REPORTING_API_URL usually holds the site's address, e.g. https://reports.example.com/.
+    record_segments(4, at=datetime(2026, 1, 22, 4, 0, tzinfo=UTC))
+    url = {
+        "base": live_server.url,
+        "base/": live_server.url + "/",
+        "endpoint/": live_server.url + ENDPOINT + "/",
+        "setting": "",
+    }[form]
+    settings.REPORTING_API_URL = live_server.url + "/"
+    call_command(
+        "export_onboarding_pricing_segments_via_api",
+        *(["--api-url", url] if url else []),
+        "--sink",
+        "file",
+        "--file-path",
+        str(tmp_path / "via-api.ndjson"),
+        stderr=io.StringIO(),
+    )
+    assert [row["slug"] for row in read_ndjson(tmp_path / "via-api.ndjson")] == [
+        "exp-0",
+        "exp-1",
+        "exp-2",
+        "exp-3",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("given", "walked"),
+    [
+        ("https://reports.example.com", "https://reports.example.com" + ENDPOINT),
+        ("https://reports.example.com/", "https://reports.example.com" + ENDPOINT),
+        ("https://example.com/reports/", "https://example.com/reports" + ENDPOINT),
+        ("https://reports.example.com" + ENDPOINT, "https://reports.example.com" + ENDPOINT),
+        (
+            "https://reports.example.com" + ENDPOINT + "?slug=spring",
+            "https://reports.example.com" + ENDPOINT + "?slug=spring",
+        ),
+    ],
+)
+def test_the_endpoint_is_found_from_a_base_url_a_prefix_or_itself(given, walked):
+    from exports.feeds import experiment_events_url
+
+    assert experiment_events_url(given) == walked

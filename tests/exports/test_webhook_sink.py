@@ -70,6 +70,34 @@ def test_503_is_retried_with_the_same_webhook_id_and_a_valid_signature(
     assert ExportRun.objects.get().outcome == "succeeded"
 
 
+# Every form the settings accept: padded, unpadded, and with base64's + and / characters.
+ACCEPTED_SECRETS = [
+    SECRET,
+    SECRET.rstrip("="),
+    "whsec_" + base64.b64encode(bytes(range(250, 256)) * 5).decode(),
+]
+
+
+@pytest.mark.parametrize("secret", ACCEPTED_SECRETS)
+def test_the_reference_standardwebhooks_library_verifies_every_batch_with_the_same_secret(
+    httpserver, tmp_path, settings, secret
+):
+    from standardwebhooks.webhooks import Webhook
+
+    settings.EXPORT_WEBHOOK_SECRET = secret
+    rows = make_follow_ups(5)
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+
+    export(httpserver, tmp_path, "--batch-size", "2")
+
+    receiver = Webhook(secret)
+    verified = [receiver.verify(r.get_data(), dict(r.headers)) for r in posted(httpserver)]
+    assert len(verified) == 3
+    assert [row["followUpId"] for body in verified for row in body["followUps"]] == (
+        expected_order(rows)
+    )
+
+
 def test_unsigned_without_a_secret(httpserver, tmp_path):
     make_follow_ups(1)
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")

@@ -8,10 +8,10 @@ import socket
 
 import pytest
 from django.core.cache import cache
-from reports.pages.downloads import UNAVAILABLE
 from werkzeug import Response
 
 from exports.status import status_write
+from reports.pages.downloads import UNAVAILABLE
 from tests.listeners import SECRET
 
 PROXY = "/api/reporting/quick-order-export"

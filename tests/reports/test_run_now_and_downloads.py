@@ -8,10 +8,10 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 from django.utils.crypto import get_random_string
-from reports.pages.downloads import UNAVAILABLE
 from werkzeug import Response
 
 from exports.models import ExportRun
+from reports.pages.downloads import UNAVAILABLE
 from tests.factories import GuardrailFollowUpFactory
 from tests.subprocesses import child_env
 

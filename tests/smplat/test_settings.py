@@ -90,6 +90,24 @@ def test_a_number_that_does_not_parse_names_its_variable(name, value, message):
     assert message in result.stderr
 
 
+@pytest.mark.parametrize(
+    "secret",
+    ["a-plain-string-secret", "whsec_", "whsec_not*base64!", "whsec_===="],
+)
+def test_a_webhook_secret_the_standardwebhooks_libraries_would_read_differently_is_refused(
+    secret,
+):
+    # The reference libraries base64-decode whatever string they are given, so a plain
+    # string would verify with another key than the one the sink signed with.
+    env = _clean_env(DEBUG="true", DATABASE_URL="postgres://nobody@127.0.0.1:1/none")
+    result = _manage("check", env={**env, "EXPORT_WEBHOOK_SECRET": secret})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: EXPORT_WEBHOOK_SECRET must be a Standard Webhooks secret" in (
+        result.stderr
+    )
+    assert secret == "whsec_" or secret not in result.stderr  # never echoed
+
+
 def test_a_non_postgres_database_url_is_refused():
     env = _clean_env(DEBUG="true", DATABASE_URL="sqlite:///db.sqlite3")
     result = _manage("check", env=env)

@@ -178,9 +178,8 @@ class ExportCommand(BaseCommand):
                 f" ({rate:,.0f} rows/s); cursor {run.cursor_after or '(none)'} (run #{run.pk})"
             )
         )
-        held_back = getattr(run, "held_back", "")
-        if held_back:  # rows a later run exports: say so, never leave the user guessing
-            self.stderr.write(self.style.WARNING(f"{held_back}; a later run exports them."))
+        if run.error:  # a succeeded run's notice: rows a later run exports
+            self.stderr.write(self.style.WARNING(f"{run.error}; a later run exports them."))
 
 
 class SnapshotCommand(BaseCommand):
@@ -227,3 +226,5 @@ class SnapshotCommand(BaseCommand):
                 f" (run #{run.pk})"
             )
         )
+        if run.error:  # a succeeded run's notice: the malformed lines left out
+            self.stderr.write(self.style.WARNING(run.error))

@@ -13,5 +13,6 @@ class Command(ExportCommand):
         super().add_arguments(parser)
         parser.add_argument(
             "--api-url",
-            help="the experiment-events endpoint (default REPORTING_API_URL)",
+            help="the reporting site's base URL or its experiment-events endpoint"
+            " (default REPORTING_API_URL)",
         )

@@ -231,8 +231,8 @@ ONBOARDING_PRICING_SEGMENTS = RowFeed(
     default_cursor_file="onboarding_export_cursor.json",
     model=PricingExperimentSegment,
     timestamp_field="recorded_at",
-    # "id" is the segment row's own key: the tie-breaker of the keyset order.
-    columns=("id", *SEGMENT_COLUMNS),
+    # "id" (in SEGMENT_COLUMNS) is the segment row's own key: the keyset's tie-breaker.
+    columns=SEGMENT_COLUMNS,
     serialise=segment_row,
     id_kind=int,
 )

@@ -337,10 +337,13 @@ def measure_csv() -> dict:
     from django.test import Client
 
     from telemetry.models import PricingExperimentSegment
-    from telemetry.rows import SEGMENT_CSV_HEADER
+    from telemetry.rows import SEGMENT_COLUMNS, SEGMENT_CSV_HEADER
 
     rows_total = PricingExperimentSegment.objects.count()
-    columns = ", ".join(SEGMENT_CSV_HEADER)
+    columns = ", ".join(
+        column if column == name else f"{column} AS {name}"
+        for column, name in zip(SEGMENT_COLUMNS, SEGMENT_CSV_HEADER, strict=True)
+    )
     ceiling_sql = (
         f"COPY (SELECT {columns} FROM telemetry_pricingexperimentsegment"  # noqa: S608
         " ORDER BY recorded_at, id) TO STDOUT WITH CSV HEADER"

@@ -23,6 +23,7 @@ from django.db.models import Model, QuerySet
 from exports.config import FeedConfig
 from exports.http import request_with_retries
 from exports.models import Feed
+from exports.warehouse import WarehouseTable
 from smplat.cursors import Cursor, format_cursor, parse_cursor, rows_after
 from smplat.ndjson import json_bytes, ndjson_line
 from smplat.textpages import text_pages
@@ -138,6 +139,8 @@ class FeedDefinition:
     rows_permission: str
     unit: str = "rows"  # what a run counts, in summaries: rows or events
     card: Card | None = None
+    # The table the feed lands in and how each form loads (``manage.py warehouse_sql``).
+    warehouse: WarehouseTable | None = None
 
     def __post_init__(self) -> None:
         Feed(self.name)  # ValueError: ExportRun's constraint knows only Feed's names

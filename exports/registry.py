@@ -14,6 +14,8 @@ from typing import TypeVar
 from django.utils.module_loading import autodiscover_modules
 
 from exports.feeds import ApiFeed, FeedDefinition, RowFeed, SnapshotFeed
+from exports.models import Feed
+from exports.warehouse import WarehouseTable
 
 _feeds: dict[str, FeedDefinition] = {}
 
@@ -54,6 +56,13 @@ def snapshot_feeds() -> list[SnapshotFeed]:
 def card_feeds() -> list[FeedDefinition]:
     """The feeds with an export-health card, in page order."""
     return sorted((d for d in _feeds.values() if d.card), key=lambda d: d.card.order)
+
+
+def warehouse_tables() -> dict[str, WarehouseTable]:
+    """Every feed's warehouse table (``manage.py warehouse_sql``), in the feeds' one order."""
+    order = list(Feed.values)  # whoever registered first
+    declared = sorted(_feeds.values(), key=lambda d: order.index(d.name))
+    return {d.name: d.warehouse for d in declared if d.warehouse is not None}
 
 
 def check_configuration() -> None:

@@ -7,6 +7,7 @@ import uuid
 from exports.feeds import ROW_FEED_SETTINGS, TRIGGER_SETTINGS, Card, RowFeed
 from exports.models import Feed
 from exports.registry import register
+from exports.warehouse import WarehouseTable, column, ndjson_form, webhook_form
 from reports.models import GuardrailFollowUp
 from reports.rows import (
     FOLLOW_UP_COLUMNS,
@@ -18,6 +19,33 @@ from reports.rows import (
 GUARDRAIL_FOLLOWUPS = register(
     RowFeed(
         name=Feed.GUARDRAIL_FOLLOWUPS,
+        warehouse=WarehouseTable(
+            feed=Feed.GUARDRAIL_FOLLOWUPS,
+            table="analytics.guardrail_followups",
+            stage="@analytics.guardrail_followups_stage",
+            columns=(
+                column("follow_up_id", "UUID"),
+                column("provider_id", "TEXT"),
+                column("provider_name", "TEXT"),
+                column("action", "TEXT"),
+                column("notes", "TEXT"),
+                column("platform_context_id", "TEXT", "platformContext.id"),
+                column("platform_context_label", "TEXT", "platformContext.label"),
+                column("platform_context_handle", "TEXT", "platformContext.handle"),
+                column("platform_context_type", "TEXT", "platformContext.type"),
+                column("conversion_cursor", "TEXT"),
+                column("conversion_href", "TEXT"),
+                column("created_at", "TIMESTAMPTZ"),
+            ),
+            merge_key="follow_up_id",
+            timestamp="created_at",
+            forms=(
+                ndjson_form(
+                    "guardrail_followups", "NDJSON files (file sink) and S3 objects (S3 sink)"
+                ),
+                webhook_form("guardrail_followups", "followUps"),
+            ),
+        ),
         envelope="followUps",
         settings_prefix="GUARDRAIL_EXPORT",
         settings=(*ROW_FEED_SETTINGS, *TRIGGER_SETTINGS),

@@ -366,6 +366,8 @@ class ExperimentEventsApi(APIView):
                 key: (
                     serializers.BooleanField()
                     if key == "isControl"
+                    else serializers.IntegerField()
+                    if key == "segmentId"
                     else serializers.DateTimeField()
                     if key == "recordedAt"
                     else StrictCharField(allow_null=True)

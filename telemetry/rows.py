@@ -7,7 +7,11 @@ from typing import Any
 from smplat.csvcells import csv_safe_sql
 from smplat.cursors import format_timestamp
 
-# One row per recorded pricing experiment; keys are the data-lake columns in camelCase.
+# One row per recorded pricing experiment: the model's columns, in the data-lake table's
+# order. "id" is the segment row's own bigint key, exported as segment_id / segmentId: one
+# onboarding event can assign several experiments, so event_id repeats and cannot be the
+# warehouse's merge key. The id is written once, with the event, and never changes (it is
+# also the keyset tie-breaker). It comes last so the CSV's older columns keep their place.
 SEGMENT_COLUMNS = (
     "event_id",
     "journey_id",
@@ -21,9 +25,10 @@ SEGMENT_COLUMNS = (
     "feature_flag_key",
     "assignment_strategy",
     "recorded_at",
+    "id",
 )
 # The data-lake column names, in order: the CSV header and the warehouse table.
-SEGMENT_CSV_HEADER = SEGMENT_COLUMNS
+SEGMENT_CSV_HEADER = tuple("segment_id" if column == "id" else column for column in SEGMENT_COLUMNS)
 
 
 def _camel(name: str) -> str:
@@ -31,7 +36,7 @@ def _camel(name: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
-SEGMENT_KEYS = tuple(_camel(c) for c in SEGMENT_COLUMNS)
+SEGMENT_KEYS = tuple(_camel(c) for c in SEGMENT_CSV_HEADER)
 
 _TIMESTAMP_SQL = "to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
@@ -51,11 +56,12 @@ _SEGMENT_CSV_TYPED = {
     "order_id": "order_id::text",
     "is_control": "CASE WHEN is_control THEN 'true' ELSE 'false' END",
     "recorded_at": _TIMESTAMP_SQL,
+    "id": "id::text",
 }
 # One CSV line of a segment row (no newline), in SEGMENT_CSV_HEADER order, built by
 # PostgreSQL so that a download needs no Python object per row or cell.
 SEGMENT_CSV_LINE_SQL = " || ',' || ".join(
-    _SEGMENT_CSV_TYPED.get(column) or _csv_text(column) for column in SEGMENT_CSV_HEADER
+    _SEGMENT_CSV_TYPED.get(column) or _csv_text(column) for column in SEGMENT_COLUMNS
 )
 
 

@@ -340,7 +340,7 @@ def experiment_segments_recent(*, filters: SegmentFilters, limit: int = 50) -> l
     them with ``segment_row`` and ``experiment_segments_csv``.
     """
     queryset = filters.apply(PricingExperimentSegment.objects.all())
-    return list(queryset.order_by("-recorded_at", "-id").values("id", *SEGMENT_COLUMNS)[:limit])
+    return list(queryset.order_by("-recorded_at", "-id").values(*SEGMENT_COLUMNS)[:limit])
 
 
 def quick_order_funnel() -> dict:

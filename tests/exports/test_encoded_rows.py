@@ -138,13 +138,13 @@ def _expected_cells(rows: list[dict]) -> list[list[str]]:
     lines = [list(SEGMENT_CSV_HEADER)]
     for row in rows:
         cells = []
-        for column in SEGMENT_CSV_HEADER:
+        for column in SEGMENT_COLUMNS:
             value = row[column]
             if column == "recorded_at":
                 value = format_timestamp(value)
             elif isinstance(value, bool):
                 value = "true" if value else "false"
-            elif isinstance(value, uuid.UUID):
+            elif isinstance(value, uuid.UUID | int):
                 value = str(value)
             cells.append(csv_safe(value) if value is not None else "")
         lines.append(cells)

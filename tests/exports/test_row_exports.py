@@ -197,7 +197,7 @@ def test_offer_events_csv_within_lookback(tmp_path):
     )
 
     lines = target.read_text().splitlines()
-    assert lines[0].startswith("eventId,offerSlug,eventType")
+    assert lines[0].startswith("event_id,offer_slug,event_type")  # the data-lake names
     assert len(lines) == 2
     assert "'=cmd()" in lines[1]  # a spreadsheet must not run it as a formula
     assert '"{""cta"":""add""}"' in lines[1]

@@ -58,7 +58,7 @@ def test_runbook_dry_runs_work_against_the_demo_data(demo_data, tmp_path):
 
     # runbooks-readme.md and data-lake.md
     csv_lines = run("export_offer_events", "--lookback-days", "14", "--format", "csv").splitlines()
-    assert csv_lines[0].startswith("eventId,offerSlug,eventType") and len(csv_lines) > 100
+    assert csv_lines[0].startswith("event_id,offer_slug,event_type") and len(csv_lines) > 100
     segments = run("export_onboarding_pricing_segments", "--limit", "10").splitlines()
     assert len(segments) == 10 and all(json.loads(line)["slug"] for line in segments)
     assert ExportRun.objects.filter(trigger="schedule", outcome="succeeded").count() >= 2

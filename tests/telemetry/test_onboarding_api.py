@@ -11,6 +11,7 @@ from telemetry.models import (
     CheckoutOfferEvent,
     OnboardingJourney,
     OnboardingJourneyEvent,
+    PricingExperimentSegment,
 )
 from telemetry.rows import SEGMENT_CSV_HEADER
 from telemetry.services import onboarding_event_record
@@ -190,7 +191,7 @@ def test_a_segment_list_gives_one_experiment_row_each_and_the_metadata_is_kept_a
         ("spring-offer", "spring-15"),
         ("bundle-anchor", "anchor-3pack"),
     ]
-    assert events[0] | {"eventId": "-", "journeyId": "-", "recordedAt": "-"} == {
+    assert events[0] | {"eventId": "-", "journeyId": "-", "recordedAt": "-", "segmentId": 0} == {
         "eventId": "-",
         "journeyId": "-",
         "orderId": order_id,
@@ -203,8 +204,12 @@ def test_a_segment_list_gives_one_experiment_row_each_and_the_metadata_is_kept_a
         "featureFlagKey": "pricing_lab_spring",
         "assignmentStrategy": "sequential",
         "recordedAt": "-",
+        "segmentId": 0,
     }
+    # One event, two experiments: eventId repeats, segmentId (the warehouse key) does not.
     assert events[0]["eventId"] == events[1]["eventId"]
+    segment_ids = [e["segmentId"] for e in events]
+    assert segment_ids == sorted(PricingExperimentSegment.objects.values_list("id", flat=True))
 
 
 def _segments(n: int, *, same_second: int = 3) -> None:

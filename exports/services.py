@@ -42,6 +42,7 @@ from exports.status import (
     workflow_url,
 )
 from smplat.cursors import format_timestamp
+from smplat.logs import export_run_bind, export_run_finished
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +178,7 @@ def _run_begin(
     run.sink = sink
     run.external_url = (workflow_url(feed) or "") if settings.GITHUB_RUN_ID else ""
     run.save()
+    export_run_bind(run)  # this process's log lines from here on carry the run id
     return run
 
 
@@ -185,6 +187,7 @@ def _run_finish(run: ExportRun, *, outcome: str, error: str = "") -> None:
     run.error = error
     run.finished_at = timezone.now()
     run.save()
+    export_run_finished(run)
 
 
 def _refuse_busy(run: ExportRun | None, exc: FeedBusy) -> None:

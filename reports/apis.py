@@ -28,6 +28,7 @@ from smplat.api.params import (
 from smplat.api.parsers import LimitedJSONParser
 from smplat.api.permissions import IsStaff
 from smplat.api.schema import error_responses
+from smplat.audit.services import audit_request
 from telemetry.selectors import guardrail_workflow_summary
 
 
@@ -69,6 +70,7 @@ class FollowUpListApi(APIView):
         "GET": ("reports.view_guardrailfollowup",),
         "POST": ("reports.add_guardrailfollowup",),
     }
+    api_scopes = {"GET": ("read",), "POST": ("write",)}
 
     class FilterSerializer(StrictQuerySerializer):
         providerId = StrictCharField(required=False, max_length=200)
@@ -129,6 +131,12 @@ class FollowUpListApi(APIView):
             conversion_cursor=data.get("conversionCursor"),
             conversion_href=data.get("conversionHref"),
         )
+        audit_request(
+            request,
+            action="follow_up.record",
+            target=f"follow_up:{follow_up.pk}",
+            details={"providerId": follow_up.provider_id, "action": follow_up.action},
+        )
         return Response(follow_up_row(follow_up.__dict__), status=status.HTTP_201_CREATED)
 
 
@@ -136,6 +144,7 @@ class AutomationStatusHistoryApi(APIView):
     """Provider automation runs, with the guardrail workflow summary embedded."""
 
     staff_permissions = {"GET": ("reports.view_providerautomationrun",)}
+    api_scopes = {"GET": ("read",)}
 
     class FilterSerializer(StrictQuerySerializer):
         kind = serializers.ChoiceField(choices=["alert", "replay"], required=False)
@@ -292,6 +301,7 @@ class GuardrailFollowUpExportApi(StaffSessionApi):
         except services.NotConfigured as exc:
             raise NotConfiguredHere(str(exc)) from exc
         forget_status(Feed.GUARDRAIL_FOLLOWUPS)
+        _audit_run_now(request, result)
         return Response(
             {
                 "runId": result.run.pk,
@@ -302,6 +312,15 @@ class GuardrailFollowUpExportApi(StaffSessionApi):
             },
             status=status.HTTP_202_ACCEPTED if result.created else status.HTTP_200_OK,
         )
+
+
+def _audit_run_now(request, result) -> None:
+    audit_request(
+        request,
+        action="export.run_now",
+        target=f"feed:{result.run.feed}",
+        details={"runId": result.run.pk, "outcome": result.run.outcome, "created": result.created},
+    )
 
 
 class QuickOrderExportDownloadApi(StaffSessionApi):

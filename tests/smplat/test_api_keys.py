@@ -140,13 +140,17 @@ def test_last_used_is_written_at_most_once_a_minute(django_assert_num_queries):
             api_key_verify(created.plaintext)
         with django_assert_num_queries(1):  # the lookup only
             api_key_verify(created.plaintext)
-    with time_machine.travel(start + timedelta(seconds=30), tick=False):
-        with django_assert_num_queries(1):
-            api_key_verify(created.plaintext)
+    with (
+        time_machine.travel(start + timedelta(seconds=30), tick=False),
+        django_assert_num_queries(1),
+    ):
+        api_key_verify(created.plaintext)
     assert ApiKey.objects.get().last_used_at == start
-    with time_machine.travel(start + timedelta(seconds=61), tick=False):
-        with django_assert_num_queries(2):
-            api_key_verify(created.plaintext)
+    with (
+        time_machine.travel(start + timedelta(seconds=61), tick=False),
+        django_assert_num_queries(2),
+    ):
+        api_key_verify(created.plaintext)
     assert ApiKey.objects.get().last_used_at == start + timedelta(seconds=61)
 
 

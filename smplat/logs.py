@@ -20,7 +20,6 @@ from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 run_id_var: ContextVar[int | None] = ContextVar("run_id", default=None)
-actor_var: ContextVar[str | None] = ContextVar("actor", default=None)
 
 # What a proxy may hand us as a request id: short and printable, so that it cannot forge log
 # lines or smuggle anything into the response header.
@@ -38,7 +37,7 @@ class ContextFilter(logging.Filter):
             if not hasattr(record, name):
                 setattr(record, name, var.get())
         if not hasattr(record, "actor"):
-            record.actor = actor_var.get()
+            record.actor = None  # request lines name the user or key (RequestContextMiddleware)
         parts = [f"request_id={record.request_id}"] if record.request_id else []
         if record.run_id:
             parts.append(f"run_id={record.run_id}")

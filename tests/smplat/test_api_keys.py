@@ -246,6 +246,24 @@ def test_staff_create_a_key_in_the_admin_and_see_it_once(alice):
     assert (entry.actor, entry.action, entry.address) == ("alice", "api_key.create", "127.0.0.1")
 
 
+def test_the_admin_refuses_a_past_expiry_and_a_taken_name(alice):
+    api_key_create(name="storefront", scopes=["ingest"])
+    client = _csrf_client(alice)
+    response = client.post(
+        "/admin/api/apikey/add/",
+        {
+            "name": "storefront",
+            "scopes": ["ingest"],
+            "expires_at_0": "2001-01-01",
+            "expires_at_1": "00:00",
+        },
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "The expiry must be in the future." in page and "api-key-plaintext" not in page
+    assert ApiKey.objects.count() == 1
+
+
 def test_staff_revoke_keys_with_the_admin_action(alice):
     created = api_key_create(name="storefront", scopes=["ingest"])
     client = _csrf_client(alice)

@@ -76,8 +76,8 @@ telemetry-nightly: install
 ## environment (DATABASE_URL, SECRET_KEY, ALLOWED_HOSTS, ...). Run `manage.py db_worker` beside it.
 serve-production: install
 	$(BIN)/python manage.py collectstatic --no-input
-	$(BIN)/gunicorn smplat.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-3} \
-	  --timeout 60 --access-logfile -
+	$(BIN)/gunicorn smplat.wsgi --config python:smplat.gunicorn --bind $(HOST):$(PORT) \
+	  --workers $${WEB_CONCURRENCY:-3} --timeout 60
 
 ## The benchmark suite (docs/benchmarks.md): makes its own database (<DATABASE_URL's server>
 ## or the embedded PostgreSQL, database smplat_bench) at 1 000 000 rows, measures exports,

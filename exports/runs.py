@@ -30,6 +30,7 @@ from exports.notifications import slack_post
 from exports.s3 import S3Failed
 from exports.sinks import SinkError
 from exports.status import workflow_url
+from smplat.logs import export_run_bind, export_run_finished
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ def _begin(
         with contextlib.suppress(ImproperlyConfigured):  # the run itself reports it
             run.external_url = workflow_url(definition) or ""
     run.save()
+    export_run_bind(run)  # this process's log lines from here on carry the run id
     return run
 
 
@@ -114,6 +116,7 @@ def _finish(run: ExportRun, *, outcome: str, error: str = "") -> None:
     run.error = error
     run.finished_at = timezone.now()
     run.save()
+    export_run_finished(run)
 
 
 ICONS = {"succeeded": ":white_check_mark:", "no_data": ":information_source:"}

@@ -18,6 +18,7 @@ from smplat.api.params import (
     parse_query,
 )
 from smplat.api.schema import error_responses
+from smplat.audit.services import audit_request
 from smplat.watermark import committed_before
 from telemetry.selectors import guardrail_workflow_summary
 
@@ -60,6 +61,7 @@ class FollowUpListApi(APIView):
         "GET": ("reports.view_guardrailfollowup",),
         "POST": ("reports.add_guardrailfollowup",),
     }
+    api_scopes = {"GET": ("read",), "POST": ("write",)}
 
     class FilterSerializer(StrictQuerySerializer):
         providerId = StrictCharField(required=False, max_length=200)
@@ -122,6 +124,12 @@ class FollowUpListApi(APIView):
             conversion_cursor=data.get("conversionCursor"),
             conversion_href=data.get("conversionHref"),
         )
+        audit_request(
+            request,
+            action="follow_up.record",
+            target=f"follow_up:{follow_up.pk}",
+            details={"providerId": follow_up.provider_id, "action": follow_up.action},
+        )
         return Response(follow_up_row(follow_up.__dict__), status=status.HTTP_201_CREATED)
 
 
@@ -129,6 +137,7 @@ class AutomationStatusHistoryApi(APIView):
     """Provider automation runs, with the guardrail workflow summary embedded."""
 
     staff_permissions = {"GET": ("reports.view_providerautomationrun",)}
+    api_scopes = {"GET": ("read",)}
 
     class FilterSerializer(StrictQuerySerializer):
         kind = serializers.ChoiceField(choices=["alert", "replay"], required=False)

@@ -73,12 +73,16 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "smplat.api.apps.ApiConfig",
+    "smplat.audit.apps.AuditConfig",
     "telemetry",
     "reports",
     "exports",
 ]
 
 MIDDLEWARE = [
+    # First: every response, redirects and errors included, carries X-Request-ID and is logged.
+    "smplat.logs.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -159,7 +163,7 @@ LOGIN_URL = "admin:login"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", not DEBUG)
 # Load balancers probe plain HTTP: the health check answers there instead of redirecting.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = _bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
@@ -181,12 +185,45 @@ CHECKOUT_API_KEY = env.str("CHECKOUT_API_KEY", default="")
 # Request bodies of the capture and ingest routes above this size are refused with 413.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 
+
+def _rate(name: str, default: str) -> tuple[int, int]:
+    """A rate such as ``600/minute`` as (600, 60 seconds); a typo fails loudly."""
+    raw = env.str(name, default=default)
+    count, _, period = raw.partition("/")
+    period = period.strip().lower()
+    seconds = {"s": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
+    if not count.strip().isdigit() or int(count) < 1 or period not in seconds:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a rate: requests/second|minute|hour, e.g. 600/minute"
+        )
+    return int(count), seconds[period]
+
+
+# Rate limits of the ingest routes (capture and analytics POSTs): per key (an ApiKey's own
+# ingest_rate_per_minute wins), and per client address for staff sessions. Counted in the
+# default cache (CACHE_URL): use a shared one (Redis) when several web processes serve.
+API_INGEST_RATE_PER_KEY = _rate("API_INGEST_RATE_PER_KEY", "6000/minute")
+API_INGEST_RATE_PER_ADDRESS = _rate("API_INGEST_RATE_PER_ADDRESS", "600/minute")
+# Reverse proxies in front of the site that append to X-Forwarded-For: the client address
+# (rate limits, audit trail) is the one they saw. 0: the socket's peer, nothing forgeable.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more")
+
+# Bearer token Prometheus presents at /metrics; unset, /metrics answers 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# The cache: per-process memory unless CACHE_URL names a shared one (redis://host:6379/0).
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "smplat.api.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["smplat.api.permissions.IsApiClientOrStaff"],
+    "DEFAULT_THROTTLE_CLASSES": ["smplat.api.throttling.IngestRateThrottle"],
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_PARSER_CLASSES": ["smplat.api.parsers.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "smplat.api.params.IgnoreClientContentNegotiation",
@@ -214,14 +251,24 @@ SPECTACULAR_SETTINGS = {
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+# plain: one readable line; json: one JSON object per line, for a log pipeline.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain").lower()
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use plain or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"context": {"()": "smplat.logs.ContextFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(context)s] %(message)s"},
+        "json": {"()": "smplat.logs.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

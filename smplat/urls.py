@@ -6,6 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from smplat.api.exceptions import error_body
 from smplat.api.params import SchemaContentNegotiation
+from smplat.metrics import metrics
+from smplat.probes import readyz
 
 
 def healthz(request):
@@ -31,6 +33,8 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("", include("reports.pages.api_urls")),
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     # The schema alone negotiates: YAML by default, JSON for Accept: application/json or
     # ?format=json.
     path(

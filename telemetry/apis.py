@@ -39,6 +39,7 @@ class QuickOrderCaptureApi(APIView):
     """Append a quick-order funnel event to the rolling window of the newest 5 000."""
 
     staff_permissions = {"POST": ("telemetry.add_quickorderevent",)}
+    api_scopes = {"POST": ("ingest",)}
 
     class InputSerializer(StrictBodySerializer):
         eventName = serializers.ChoiceField(choices=QUICK_ORDER_EVENT_NAMES)
@@ -95,6 +96,7 @@ class TelemetryCaptureApi(APIView):
     """Generic capture: ``guardrail.workflow`` events go to the guardrail workflow window."""
 
     staff_permissions = {"POST": ("telemetry.add_guardrailworkflowevent",)}
+    api_scopes = {"POST": ("ingest",)}
 
     class InputSerializer(StrictBodySerializer):
         name = serializers.ChoiceField(
@@ -173,6 +175,7 @@ NDJSON_RESPONSE = OpenApiResponse(
 
 class QuickOrderExportApi(APIView):
     staff_permissions = {"GET": ("telemetry.view_quickorderevent",)}
+    api_scopes = {"GET": ("export", "read")}
 
     @extend_schema(
         parameters=[WindowExportFilter],
@@ -187,6 +190,7 @@ class QuickOrderExportApi(APIView):
 
 class GuardrailWorkflowExportApi(APIView):
     staff_permissions = {"GET": ("telemetry.view_guardrailworkflowevent",)}
+    api_scopes = {"GET": ("export", "read")}
 
     @extend_schema(
         parameters=[WindowExportFilter],
@@ -204,6 +208,7 @@ class GuardrailWorkflowExportApi(APIView):
 
 class OfferEventCreateApi(APIView):
     staff_permissions = {"POST": ("telemetry.add_checkoutofferevent",)}
+    api_scopes = {"POST": ("ingest",)}
 
     class InputSerializer(StrictBodySerializer):
         offerSlug = StrictCharField(max_length=200, validators=[validate_slug])
@@ -274,6 +279,7 @@ class OnboardingEventCreateApi(APIView):
     """Validate an onboarding event, toggle the journey's task, append the event."""
 
     staff_permissions = {"POST": ("telemetry.add_onboardingjourneyevent",)}
+    api_scopes = {"POST": ("ingest",)}
 
     class InputSerializer(StrictBodySerializer):
         orderId = StrictUUIDField()
@@ -317,6 +323,7 @@ class OnboardingEventCreateApi(APIView):
 
 class OrderOnboardingApi(APIView):
     staff_permissions = {"GET": ("telemetry.view_onboardingjourney",)}
+    api_scopes = {"GET": ("read",)}
 
     @extend_schema(
         responses={200: JourneySerializer, **error_responses(404)},
@@ -336,6 +343,7 @@ class ExperimentEventsApi(APIView):
     """One row per recorded pricing experiment; JSON pages or CSV with the data-lake columns."""
 
     staff_permissions = {"GET": ("telemetry.view_pricingexperimentsegment",)}
+    api_scopes = {"GET": ("read", "export")}
 
     class FilterSerializer(StrictQuerySerializer):
         limit = serializers.IntegerField(

@@ -62,7 +62,7 @@ def test_the_schema_is_served_and_documents_key_authentication(client):
     assert schemes["bearerKey"] == {
         "type": "http",
         "scheme": "bearer",
-        "description": "CHECKOUT_API_KEY as a bearer token",
+        "description": "An API key (a named key or CHECKOUT_API_KEY) as a bearer token",
     }
     assert schemes["apiKeyHeader"]["name"] == "X-API-Key"
     assert "/api/v1/reporting/guardrails/followups" in spec["paths"]

@@ -17,6 +17,7 @@ from reports.pages.health import forget_status
 from smplat.api.parsers import LimitedFormParser, LimitedJSONParser, LimitedMultiPartParser
 from smplat.api.permissions import IsStaff
 from smplat.api.schema import error_responses
+from smplat.audit.services import audit_request
 
 
 class StaffSessionApi(APIView):
@@ -116,6 +117,7 @@ class GuardrailFollowUpExportApi(StaffSessionApi):
         except trigger.NotConfigured as exc:
             raise NotConfiguredHere(str(exc)) from exc
         forget_status(Feed.GUARDRAIL_FOLLOWUPS)
+        _audit_run_now(request, result)
         return Response(
             {
                 "runId": result.run.pk,
@@ -126,6 +128,15 @@ class GuardrailFollowUpExportApi(StaffSessionApi):
             },
             status=status.HTTP_202_ACCEPTED if result.created else status.HTTP_200_OK,
         )
+
+
+def _audit_run_now(request, result) -> None:
+    audit_request(
+        request,
+        action="export.run_now",
+        target=f"feed:{result.run.feed}",
+        details={"runId": result.run.pk, "outcome": result.run.outcome, "created": result.created},
+    )
 
 
 class QuickOrderExportDownloadApi(StaffSessionApi):

@@ -17,6 +17,7 @@ from reports import selectors, services
 from reports.models import LINK_VALIDATOR, GuardrailFollowUp
 from reports.pages import health
 from reports.pages.comparison import funnel_comparison
+from smplat.audit.services import audit_request
 from smplat.cursors import InvalidCursor, parse_cursor
 from telemetry.selectors import quick_order_funnel
 
@@ -160,6 +161,12 @@ def follow_up_create(request):
         conversion_cursor=data["conversion_cursor"] or None,
         conversion_href=data["conversion_href"] or None,
     )
+    audit_request(
+        request,
+        action="follow_up.record",
+        target=f"follow_up:{follow_up.pk}",
+        details={"providerId": follow_up.provider_id, "action": follow_up.action},
+    )
     messages.success(
         request, f"Recorded: {follow_up.get_action_display()} for {follow_up.provider_name}."
     )
@@ -202,6 +209,12 @@ def run_now(request, feed: str):
             return _render_card(request, feed, status=code)
         return redirect(reverse("reports") + f"#card-{feed}")
     health.forget_status(feed)
+    audit_request(
+        request,
+        action="export.run_now",
+        target=f"feed:{feed}",
+        details={"runId": result.run.pk, "outcome": result.run.outcome, "created": result.created},
+    )
     if result.created:
         messages.success(
             request, f"{Feed(feed).label}: export {result.run.get_outcome_display().lower()}."

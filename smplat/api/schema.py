@@ -23,8 +23,9 @@ ErrorSerializer = inline_serializer(
 def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
     descriptions = {
         400: "Bad input: the message and `fields` say what.",
-        401: "No API key, or a wrong one.",
-        403: "Logged in, but not staff (or a missing CSRF token).",
+        401: "No API key, or a wrong, revoked or expired one.",
+        403: "A key without the route's scope, or logged in but not staff (or no CSRF token).",
+        429: "Past the route's rate limit: retry after `Retry-After` seconds.",
         404: "No such object, or nothing to export yet.",
         409: "The site is not configured to do this: the message names what is missing.",
         413: "The request body is too large.",
@@ -63,12 +64,12 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
             {
                 "type": "http",
                 "scheme": "bearer",
-                "description": "CHECKOUT_API_KEY as a bearer token",
+                "description": "An API key (a named key or CHECKOUT_API_KEY) as a bearer token",
             },
             {
                 "type": "apiKey",
                 "in": "header",
                 "name": "X-API-Key",
-                "description": "CHECKOUT_API_KEY",
+                "description": "An API key (a named key or CHECKOUT_API_KEY)",
             },
         ]

@@ -65,7 +65,7 @@ class FeedConfig:
 
     @property
     def dispatches(self) -> bool:
-        """"Run export now" hands the run to a workflow (``*_TRIGGER_URL`` is set)."""
+        """ "Run export now" hands the run to a workflow (``*_TRIGGER_URL`` is set)."""
         return bool(self.trigger_url)
 
 

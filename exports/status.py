@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 # The largest status payload a reader accepts: they are a few hundred bytes.
 MAX_STATUS_BYTES = 256 * 1024
 
+
 class StatusUnavailable(Exception):
     """The status payload could not be read; the message is a one-line reason."""
 

@@ -208,6 +208,10 @@ def cursor_change_apply(
                     f" {expected_from or '(the beginning)'} as previewed (submitted twice, or a"
                     " run moved it): nothing changed, preview again"
                 )
+            if preview.cursor_from == target:
+                raise CursorChangeRefused(
+                    f"the stored cursor is {target or '(the beginning)'} already: nothing to change"
+                )
             with transaction.atomic():
                 change = CursorChange.objects.create(
                     feed=feed,

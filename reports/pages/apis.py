@@ -47,6 +47,8 @@ def _stream_artifact(feed: str, filename: str):
         raise exceptions.NotFound(str(exc), code="no_artifact") from exc
     except DownloadFailed as exc:
         raise UpstreamFailed(str(exc)) from exc
+    if download.run_id is not None:  # name the run: guardrail-followups-run-141.ndjson
+        filename = filename.replace("-latest.", f"-run-{download.run_id}.")
     response = StreamingHttpResponse(download.chunks, content_type=download.content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"

@@ -260,9 +260,7 @@ def seed_offer_events(now: datetime, report: SeedReport, rng: random.Random) -> 
                     recorded_at=recorded_at + timedelta(seconds=rng.randint(3, 90)),
                 )
             )
-    insert_new(
-        CheckoutOfferEvent, [r for r in rows if r.recorded_at < now], report, "offer events"
-    )
+    insert_new(CheckoutOfferEvent, [r for r in rows if r.recorded_at < now], report, "offer events")
 
 
 def seed_chat_telemetry(now: datetime, report: SeedReport, rng_seed: int) -> None:

@@ -35,6 +35,7 @@ EXIT_OK = 0
 EXIT_STALE = 1
 EXIT_UNREACHABLE = 2
 
+
 class Freshness(enum.StrEnum):
     FRESH = "fresh"
     WARN = "warn"
@@ -206,7 +207,9 @@ def table_freshness(
 
 
 def rollups_freshness(*, now: datetime | None = None) -> list[TableFreshness]:
-    return tables_freshness(ROLLUP_FRESHNESS_COLUMNS, thresholds=FreshnessThresholds.for_rollups(), now=now)
+    return tables_freshness(
+        ROLLUP_FRESHNESS_COLUMNS, thresholds=FreshnessThresholds.for_rollups(), now=now
+    )
 
 
 def gdpr_audit_freshness(*, now: datetime | None = None) -> TableFreshness:

@@ -153,3 +153,17 @@ class GuardrailWorkflowExportDownloadApi(StaffSessionApi):
         return _stream_artifact(
             Feed.GUARDRAIL_WORKFLOW_TELEMETRY, "guardrail-workflow-events-latest.ndjson"
         )
+
+
+class OnboardingSegmentsExportDownloadApi(StaffSessionApi):
+    """The segments feed's newest run, as its sink holds it (file or S3 objects)."""
+
+    staff_permissions = {
+        "GET": registry.feed(Feed.ONBOARDING_PRICING_SEGMENTS).download_permissions
+    }
+
+    @extend_schema(responses=ARTIFACT_RESPONSE, summary="Download the latest segments NDJSON")
+    def get(self, request):
+        return _stream_artifact(
+            Feed.ONBOARDING_PRICING_SEGMENTS, "onboarding-segments-latest.ndjson"
+        )

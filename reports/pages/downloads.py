@@ -200,7 +200,9 @@ def latest_artifact(feed: str) -> Download:
     if run is not None:
         return _open_run_artifact(run, settings.EXPORT_PROXY_MAX_BYTES)
     try:
-        status = feed_status(registry.feed(feed), timeout=settings.EXPORT_CARD_STATUS_TIMEOUT_SECONDS)
+        status = feed_status(
+            registry.feed(feed), timeout=settings.EXPORT_CARD_STATUS_TIMEOUT_SECONDS
+        )
     except StatusUnavailable as exc:
         raise DownloadUnavailable(f"No export status to download from: {exc}.") from exc
     url = status.get("downloadUrl")

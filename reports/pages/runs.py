@@ -129,9 +129,7 @@ def _apply(request, definition):
         return _render_rewind(request, definition, form=form, status=400)
     data = form.cleaned_data
     try:
-        target = (
-            cursor_repair.parse_target(definition, data["target"]) if data["target"] else None
-        )
+        target = cursor_repair.parse_target(definition, data["target"]) if data["target"] else None
         change = cursor_repair.cursor_change_apply(
             feed=definition.name,
             target=target,

@@ -11,7 +11,7 @@ from exports import registry
 from exports.cursors import build_cursor_store
 from exports.engine import RunState, run_batches
 from exports.feeds import Filters, RowFeed, SnapshotFeed
-from exports.models import ExportRun
+from exports.models import CursorChange, DeliveryAttempt, ExportRun
 from exports.sinks import FileSink
 from exports.snapshots import object_location
 from smplat.cursors import format_cursor, parse_cursor, rows_after
@@ -51,7 +51,9 @@ def seed_export_history(now: datetime, report: SeedReport, rng: random.Random) -
     would have written. With a file sink (``make run``), the rows the history claims are
     written to that file and the last run's cursor to the feed's cursor store, so the
     demo's first "Run export now" sends only what arrived since, and "Download latest
-    NDJSON" serves the file. Each feed shows succeeded, no-new-data and failed runs.
+    NDJSON" serves the file. Each feed shows succeeded, no-new-data and failed runs; a row
+    feed also shows a rewind to the beginning two thirds in (the next run re-sends every row,
+    and a file sink holds them twice, as a real one would), and webhook runs their attempts.
     """
     for definition in registry.card_feeds():
         feed = definition.name
@@ -68,8 +70,23 @@ def seed_export_history(now: datetime, report: SeedReport, rng: random.Random) -
             moment += every
             moments.append(moment)
         forced_failure = len(moments) // 3
+        rewind_at = 2 * len(moments) // 3
+        change = None
         for index, moment in enumerate(moments):
             failed = index == forced_failure or rng.random() < 0.04
+            if index == rewind_at and isinstance(definition, RowFeed):
+                failed = False
+                change = CursorChange(
+                    feed=feed,
+                    actor="demo",
+                    via=CursorChange.Via.CARD,
+                    changed_at=moment - timedelta(minutes=10),
+                    cursor_from=cursor,
+                    cursor_to=None,
+                    reason="Demo: the warehouse lost a day; re-sending everything.",
+                    rows_to_resend=_row_feed_position(definition, None, moment)[1],
+                )
+                cursor = None
             if isinstance(definition, RowFeed):
                 after, rows = _row_feed_position(definition, cursor, moment)
             else:
@@ -102,6 +119,39 @@ def seed_export_history(now: datetime, report: SeedReport, rng: random.Random) -
             _write_file_sink(definition, runs)
         ExportRun.objects.bulk_create(runs)
         report.add("export runs", len(runs))
+        if change is not None:
+            change.next_run = runs[rewind_at]
+            change.save()
+            report.add("cursor changes", 1)
+        if sink == "webhook":
+            attempts = _webhook_attempts(runs, rng)
+            DeliveryAttempt.objects.bulk_create(attempts)
+            report.add("delivery attempts", len(attempts))
+
+
+def _webhook_attempts(runs: list[ExportRun], rng: random.Random) -> list[DeliveryAttempt]:
+    """What a webhook run's page shows: one accepted POST per batch, and a failed run's five
+    refused tries of its first batch."""
+    attempts = []
+    for run in runs:
+        if run.outcome == "failed":
+            tries = [(1, n, 503) for n in range(1, 6)]
+        else:
+            tries = [(batch, 1, 200) for batch in range(1, run.batches + 1)]
+        for batch, attempt, status in tries:
+            attempts.append(
+                DeliveryAttempt(
+                    run=run,
+                    batch=batch,
+                    attempt=attempt,
+                    status=status,
+                    error="" if status == 200 else "503 Service Unavailable",
+                    latency_ms=rng.randint(40, 900),
+                    webhook_id=f"msg_{rng.getrandbits(128):032x}",
+                    attempted_at=run.started_at + timedelta(seconds=attempt),
+                )
+            )
+    return attempts
 
 
 def _write_file_sink(definition: RowFeed, runs: list[ExportRun]) -> None:
@@ -111,7 +161,6 @@ def _write_file_sink(definition: RowFeed, runs: list[ExportRun]) -> None:
     succeeded = [run for run in runs if run.outcome == "succeeded"]
     if not succeeded or not config.file_path or not (config.cursor_path or config.cursor_s3_uri):
         return
-    last = succeeded[-1]
     path = Path(config.file_path)
     path.unlink(missing_ok=True)  # a demo folder of an earlier database: start over
     store = (
@@ -119,17 +168,24 @@ def _write_file_sink(definition: RowFeed, runs: list[ExportRun]) -> None:
         if config.cursor_s3_uri
         else build_cursor_store("file", path=config.cursor_path)
     )
-    until = parse_cursor(last.cursor_after, id_kind=definition.id_kind).timestamp
-    state = RunState(feed=definition.name, cursor_before=None)
-    run_batches(
-        batches=definition.batches(
-            start=None, batch_size=10_000, limit=None, filters=Filters(), high_water_mark=until
-        ),
-        sink=FileSink(path),
-        store=store,
-        state=state,
-    )
-    last.artifacts = [str(path.resolve())]
+    # Replayed run by run: after the rewind the file holds the re-sent rows again.
+    for run in succeeded:
+        until = parse_cursor(run.cursor_after, id_kind=definition.id_kind).timestamp
+        state = RunState(feed=definition.name, cursor_before=run.cursor_before)
+        run_batches(
+            batches=definition.batches(
+                start=run.cursor_before,
+                batch_size=10_000,
+                limit=None,
+                filters=Filters(),
+                high_water_mark=until,
+            ),
+            sink=FileSink(path),
+            store=store,
+            state=state,
+        )
+        assert state.rows == run.rows and state.cursor_after == run.cursor_after, run
+        run.artifacts = [str(path.resolve())]
 
 
 def _row_feed_position(

@@ -55,11 +55,14 @@ class ExportRun(models.Model):
     error = models.TextField(blank=True, default="")
     # Where the run can be watched when it ran elsewhere (a dispatched GitHub workflow run).
     external_url = models.TextField(blank=True, default="")
-    batches = models.PositiveIntegerField(default=0)
+    # Database defaults too: the benchmark's data and other raw inserts name no new column.
+    batches = models.PositiveIntegerField(default=0, db_default=0)
     # Where the rows went, credentials and secret paths redacted (smplat/redact.py).
-    destination = models.TextField(blank=True, default="")
+    destination = models.TextField(blank=True, default="", db_default="")
     # What the run wrote, in order, for "Download latest NDJSON": its S3 objects, or the file.
-    artifacts = models.JSONField(default=list, blank=True)
+    artifacts = models.JSONField(
+        default=list, blank=True, db_default=models.Value([], output_field=models.JSONField())
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

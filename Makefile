@@ -31,6 +31,7 @@ install: $(VENV)/.installed $(ACTIONLINT)
 # "Run export now" works on a fresh machine without a webhook or S3.
 DEMO_EXPORTS := $(CURDIR)/.data/demo-exports
 DEMO_ENV := DEBUG=$${DEBUG:-true} \
+	EXPORT_FILES_ROOT=$${EXPORT_FILES_ROOT:-$(DEMO_EXPORTS)} \
 	CHECKOUT_API_KEY=$${CHECKOUT_API_KEY:-smplat-demo-api-key} \
 	GUARDRAIL_EXPORT_SINK=$${GUARDRAIL_EXPORT_SINK:-file} \
 	GUARDRAIL_EXPORT_FILE_PATH=$${GUARDRAIL_EXPORT_FILE_PATH:-$(DEMO_EXPORTS)/guardrail-followups.ndjson} \
@@ -46,7 +47,8 @@ DEMO_ENV := DEBUG=$${DEBUG:-true} \
 ## serve on $(HOST):$(PORT).
 run: install
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input
-	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_dashboard
+	mkdir -p $(DEMO_EXPORTS)
+	$(DEMO_ENV) $(BIN)/python manage.py seed_dashboard
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py create_demo_staff --url http://$(HOST):$(PORT)/admin/
 	@echo "Starting the task worker (runs 'Run export now') and the site on http://$(HOST):$(PORT)/admin/"
 	@echo "API key of the demo: $${CHECKOUT_API_KEY:-smplat-demo-api-key} (curl -H 'Authorization: Bearer ...')"

@@ -1,27 +1,110 @@
+"""The admin of the export history: runs and cursor changes, read only."""
+
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from exports import models
+from reports.templatetags.run_pages import seconds, utc
+
+OUTCOME_COLOURS = {
+    "succeeded": "#2e9a5b",
+    "no_data": "#8a8a8a",
+    "failed": "#ba2121",
+    "queued": "#d69e2e",
+    "running": "#d69e2e",
+    "dispatched": "#d69e2e",
+}
 
 
 @admin.register(models.ExportRun)
 class ExportRunAdmin(admin.ModelAdmin):
-    """Run history is written by the exporters; operators read it here."""
+    """Run history is written by the exporters; operators read it here. The list fits 1440 px:
+    long values (cursors, errors) are cut with the whole text in their tooltip, and every
+    time is UTC, said so."""
 
     list_display = [
-        "created_at",
+        "run",
+        "created_utc",
         "feed",
         "trigger",
-        "outcome",
-        "rows",
-        "cursor_after",
-        "sink",
         "requested_by",
+        "outcome_badge",
+        "rows",
+        "duration",
+        "sink",
+        "cursor_after_short",
+        "error_short",
     ]
     list_filter = ["feed", "outcome", "trigger", "sink"]
     search_fields = ["error", "cursor_after", "cursor_before"]
     list_select_related = ["requested_by"]
     date_hierarchy = "created_at"
     show_full_result_count = False
+    fields = [
+        "run_page",
+        "feed",
+        "trigger",
+        "requested_by",
+        "outcome_badge",
+        "created_utc",
+        "started_utc",
+        "finished_utc",
+        "duration",
+        "rows",
+        "batches",
+        "cursor_before",
+        "cursor_after",
+        "sink",
+        "destination",
+        "error",
+        "external_url",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="Run", ordering="id")
+    def run(self, obj):
+        return f"#{obj.pk}"
+
+    @admin.display(description="Run page")
+    def run_page(self, obj):
+        return format_html(
+            '<a href="{}">Run #{}</a>', reverse("reports-run", args=[obj.pk]), obj.pk
+        )
+
+    @admin.display(description="Created (UTC)", ordering="created_at")
+    def created_utc(self, obj):
+        return utc(obj.created_at).removesuffix(" UTC")
+
+    @admin.display(description="Started (UTC)", ordering="started_at")
+    def started_utc(self, obj):
+        return utc(obj.started_at)
+
+    @admin.display(description="Finished (UTC)", ordering="finished_at")
+    def finished_utc(self, obj):
+        return utc(obj.finished_at)
+
+    @admin.display(description="Outcome", ordering="outcome")
+    def outcome_badge(self, obj):
+        return format_html(
+            '<span style="background:{};color:#fff;padding:1px 6px;border-radius:4px;'
+            'white-space:nowrap">{}</span>',
+            OUTCOME_COLOURS.get(obj.outcome, "#8a8a8a"),
+            obj.get_outcome_display(),
+        )
+
+    @admin.display(description="Took")
+    def duration(self, obj):
+        return seconds(obj.duration_seconds)
+
+    @admin.display(description="Cursor after")
+    def cursor_after_short(self, obj):
+        return _cut(obj.cursor_after, 30)
+
+    @admin.display(description="Error")
+    def error_short(self, obj):
+        return _cut(obj.error, 40)
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -31,3 +114,26 @@ class ExportRunAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(models.CursorChange)
+class CursorChangeAdmin(admin.ModelAdmin):
+    """Cursors moved by hand (the card's rewind, ``export_cursor``): an audit, read only."""
+
+    list_display = ["changed_at", "feed", "actor", "via", "cursor_from", "cursor_to", "reason"]
+    list_filter = ["feed", "via"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+def _cut(text: str | None, length: int):
+    if not text:
+        return "-"
+    return format_html('<span title="{}">{}</span>', text, Truncator(text).chars(length))

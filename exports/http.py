@@ -84,11 +84,14 @@ def request_with_retries(
     accept_statuses: tuple[int, ...] = (),
     stream: bool = False,
     session: requests.Session | None = None,
+    on_attempt: Callable[[int, int | None, str, float], None] | None = None,
 ) -> requests.Response:
     """Send one request until it succeeds (2xx, or a status in ``accept_statuses``).
 
     ``headers`` may be a callable so each attempt gets fresh ones (a webhook signs every
     attempt with its own timestamp). Raises DeliveryFailed with a one-line reason.
+    ``on_attempt(attempt, status, error, seconds)`` hears of every try (a webhook run records
+    them for its run page); ``status`` is None when no HTTP answer came.
     """
     import requests
 
@@ -100,6 +103,7 @@ def request_with_retries(
     for attempt in range(1, policy.attempts + 1):
         attempt_headers = headers() if callable(headers) else dict(headers or {})
         wait = None
+        began = time.monotonic()
         try:
             response = http.request(
                 method,
@@ -113,11 +117,17 @@ def request_with_retries(
         except requests.RequestException as exc:
             reason = f"{type(exc).__name__}: {scrub_url(str(exc), url)}"
             status = None
+            if on_attempt:
+                on_attempt(attempt, None, reason, time.monotonic() - began)
         else:
             status = response.status_code
             if 200 <= status < 300 or status in accept_statuses:
+                if on_attempt:
+                    on_attempt(attempt, status, "", time.monotonic() - began)
                 return response
             reason = _describe(response, url)
+            if on_attempt:
+                on_attempt(attempt, status, reason, time.monotonic() - began)
             response.close()
             if status == 429 or status >= 500:
                 wait = retry_after_seconds(response.headers.get("Retry-After"))

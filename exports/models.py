@@ -55,6 +55,14 @@ class ExportRun(models.Model):
     error = models.TextField(blank=True, default="")
     # Where the run can be watched when it ran elsewhere (a dispatched GitHub workflow run).
     external_url = models.TextField(blank=True, default="")
+    # Database defaults too: the benchmark's data and other raw inserts name no new column.
+    batches = models.PositiveIntegerField(default=0, db_default=0)
+    # Where the rows went, credentials and secret paths redacted (smplat/redact.py).
+    destination = models.TextField(blank=True, default="", db_default="")
+    # What the run wrote, in order, for "Download latest NDJSON": its S3 objects, or the file.
+    artifacts = models.JSONField(
+        default=list, blank=True, db_default=models.Value([], output_field=models.JSONField())
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -92,3 +100,73 @@ class ExportRun(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+    @property
+    def rows_per_second(self) -> float | None:
+        duration = self.duration_seconds
+        return self.rows / duration if duration and self.rows else None
+
+
+class DeliveryAttempt(models.Model):
+    """One HTTP attempt of a webhook run's batch, for the run page (kept for recent runs only:
+    ``exports.attempts.attempts_prune``)."""
+
+    id = models.BigAutoField(primary_key=True)
+    run = models.ForeignKey(ExportRun, on_delete=models.CASCADE, related_name="attempts")
+    batch = models.PositiveIntegerField()  # 1 for the run's first batch
+    attempt = models.PositiveSmallIntegerField()  # 1 for the first try of that batch
+    webhook_id = models.TextField()
+    status = models.PositiveSmallIntegerField(null=True, blank=True)  # None: no HTTP answer
+    error = models.TextField(blank=True, default="")
+    latency_ms = models.PositiveIntegerField()
+    attempted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["batch", "attempt", "id"]
+        indexes = [
+            models.Index(fields=["run", "batch", "attempt"], name="delivery_attempt_run_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"run #{self.run_id} batch {self.batch} attempt {self.attempt}"
+
+
+class CursorChange(models.Model):
+    """A cursor moved by hand (rewind, backfill, reset): who, when, from, to, why, and how
+    many rows the next run re-sends. Adding one is the permission to rewind a feed."""
+
+    class Via(models.TextChoices):
+        CARD = "card", "Feed card"
+        COMMAND = "command", "export_cursor command"
+
+    id = models.BigAutoField(primary_key=True)
+    feed = models.TextField(choices=Feed.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Who, as text that outlives the account: the user name, or user@host for the command.
+    actor = models.TextField()
+    changed_at = models.DateTimeField(default=timezone.now)
+    via = models.TextField(choices=Via.choices)
+    cursor_from = models.TextField(null=True, blank=True)  # None: the beginning
+    cursor_to = models.TextField(null=True, blank=True)
+    reason = models.TextField()
+    rows_to_resend = models.PositiveBigIntegerField()
+    rows_capped = models.BooleanField(default=False)  # more than rows_to_resend
+    # The first run that started from the changed cursor.
+    next_run = models.ForeignKey(
+        ExportRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="cursor_changes"
+    )
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(feed__in=Feed.values), name="cursor_change_feed_valid"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="cursor_change_has_reason"),
+        ]
+        indexes = [models.Index(fields=["feed", "-changed_at"], name="cursor_change_feed_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_feed_display()} cursor {self.cursor_from} -> {self.cursor_to}"

@@ -23,16 +23,17 @@ from django.conf import settings
 from django.utils import timezone
 
 from exports import registry
+from exports.attempts import attempt_recorder, attempts_prune
 from exports.config import FeedConfig
 from exports.cursors import build_cursor_store
 from exports.engine import RunState, run_batches
 from exports.feeds import ApiFeed, FeedDefinition, Filters, RowFeed, SnapshotFeed
 from exports.locks import FeedBusy
-from exports.models import ExportRun, Feed
+from exports.models import CursorChange, ExportRun, Feed
 from exports.progress import Progress
 from exports.runs import ExportFailed, RunEnd, run_feed
 from exports.s3 import parse_s3_uri, presigned_url
-from exports.sinks import build_sink
+from exports.sinks import FileSink, S3Sink, build_sink
 from exports.sinks.base import Sink
 from exports.snapshots import snapshot_export
 from exports.status import (
@@ -43,6 +44,7 @@ from exports.status import (
     workflow_url,
 )
 from smplat.cursors import format_timestamp, parse_cursor, rows_after
+from smplat.redact import redact_url
 from smplat.watermark import commit_watermark
 
 __all__ = [
@@ -177,15 +179,18 @@ def _export_rows(
     status_destination = config.status_s3_uri
     if status_destination:  # refused before any row leaves, not after
         check_status_destination(status_destination)
+    webhook_url = options.webhook_url or config.webhook_url
     sink = build_sink(
         options.sink,
         envelope=definition.envelope,
         file_path=options.file_path,
-        webhook_url=options.webhook_url or config.webhook_url,
+        webhook_url=webhook_url,
         s3_uri=options.s3_uri,
         format=options.format,
         stream=options.stream,
+        on_attempt=attempt_recorder(run),
     )
+    run.destination = sink_destination(sink, webhook_url=webhook_url)
     store = None
     if options.cursor_store:
         store = build_cursor_store(
@@ -197,7 +202,12 @@ def _export_rows(
     if not options.cursor and store:
         start = store.load()
     run.cursor_before = start
-    run.save(update_fields=["cursor_before"])
+    run.save(update_fields=["cursor_before", "destination"])
+    if store is not None and not options.cursor:
+        # Cursors moved by hand since the last run: this run is the one that acts on them.
+        CursorChange.objects.filter(feed=definition.name, next_run__isnull=True).update(
+            next_run=run
+        )
     state = RunState(feed=definition.name, cursor_before=start)
     watermark = commit_watermark(settings.EXPORT_SAFETY_LAG_SECONDS)
     try:
@@ -210,7 +220,10 @@ def _export_rows(
             should_stop=should_stop,
         )
     finally:
-        run.rows, run.cursor_after = state.rows, state.cursor_after
+        run.rows, run.cursor_after, run.batches = state.rows, state.cursor_after, state.batches
+        run.artifacts = sink_artifacts(sink, rows=state.rows)
+        if options.sink == "webhook":
+            attempts_prune(feed=definition.name)
     if state.interrupted:
         raise InterruptedError(f"stopped by a signal after {state.rows} rows; the cursor is saved")
     if status_destination:
@@ -219,6 +232,30 @@ def _export_rows(
         ExportRun.Outcome.SUCCEEDED if state.rows else ExportRun.Outcome.NO_DATA,
         notice=_held_back(definition, state.cursor_after, options, watermark),
     )
+
+
+def sink_destination(sink: Sink, *, webhook_url: str | None = None) -> str:
+    """Where a run's rows went, fit for a page: a webhook by scheme, host and port only (its
+    path and query can be its secret), an S3 prefix, a file path, or stdout."""
+    if isinstance(sink, S3Sink):
+        return str(sink.root)
+    if isinstance(sink, FileSink):
+        return str(sink.path)
+    if sink.name == "webhook":
+        return redact_url(webhook_url or "")
+    return sink.name
+
+
+def sink_artifacts(sink: Sink, *, rows: int) -> list[str]:
+    """What the run left to download: its S3 objects in row order, or the NDJSON file it
+    appended to (nothing when it wrote no row, or wrote CSV)."""
+    if not rows:
+        return []
+    if isinstance(sink, S3Sink):
+        return [str(location) for location in sink.locations]
+    if isinstance(sink, FileSink) and sink.format == "ndjson":
+        return [str(sink.path.resolve())]
+    return []
 
 
 HELD_BACK_CAP = 100_000
@@ -335,11 +372,14 @@ def export_snapshot(
 
     def work(run: ExportRun) -> RunEnd:
         config = definition.config
+        landing_bucket = bucket or config.bucket
+        landing_prefix = config.s3_prefix if prefix is None else prefix
+        run.destination = f"s3://{landing_bucket}/{landing_prefix.strip('/')}".rstrip("/")
         result = snapshot_export(
             definition,
             url=url or config.url,
-            bucket=bucket or config.bucket,
-            prefix=config.s3_prefix if prefix is None else prefix,
+            bucket=landing_bucket,
+            prefix=landing_prefix,
             status_uri=config.status_s3_uri if status_uri is None else status_uri,
             api_key=settings.CHECKOUT_API_KEY,
         )
@@ -347,6 +387,7 @@ def export_snapshot(
         if result.no_events:
             return RunEnd(ExportRun.Outcome.NO_DATA, "No events yet (capture route answered 404).")
         run.cursor_after = str(result.location)
+        run.artifacts = [str(result.location)]
         return RunEnd(
             ExportRun.Outcome.SUCCEEDED, _metrics_line(result.status), notice=result.notice
         )

@@ -410,6 +410,13 @@ GITHUB_RUN_ID = env.str("GITHUB_RUN_ID", default="")
 # only followed to the S3-compatible endpoint's host or to these hosts.
 AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="")
 EXPORT_PROXY_ALLOWED_HOSTS = env.list("EXPORT_PROXY_ALLOWED_HOSTS", default=[])
+# "Download latest NDJSON" of a feed with a file sink serves the run's file only when it lies
+# under this folder (symlinks resolved); unset, file sinks offer no download.
+EXPORT_FILES_ROOT = env.str("EXPORT_FILES_ROOT", default="")
+# Webhook delivery attempts are kept for each feed's newest runs only (the run page's table).
+EXPORT_ATTEMPT_RUNS_KEPT = env.int("EXPORT_ATTEMPT_RUNS_KEPT", default=20)
+# A rewind's preview counts the rows to re-send up to this many ("100 000+" beyond).
+EXPORT_REWIND_COUNT_CAP = env.int("EXPORT_REWIND_COUNT_CAP", default=100_000)
 
 # --- Telemetry monitors ---------------------------------------------------------------------
 # monitor_telemetry_rollups, monitor_gdpr_audit and the /dashboard/telemetry/ badges judge

@@ -77,7 +77,11 @@ ONBOARDING_PRICING_SEGMENTS = register(
         settings=ROW_FEED_SETTINGS,
         setting_overrides={"webhook_url": "ANALYTICS_SEGMENTS_WEBHOOK"},
         rows_permission="telemetry.view_pricingexperimentsegment",
-        card=Card(title="Onboarding segments export health", order=4),
+        card=Card(
+            title="Onboarding segments export health",
+            order=4,
+            download_route="onboarding-segments-export-download",
+        ),
         model=PricingExperimentSegment,
         timestamp_field="recorded_at",
         # "id" (in SEGMENT_COLUMNS) is the segment row's own key: the keyset's tie-breaker.

@@ -30,6 +30,7 @@ def build_sink(
     s3_uri: str | None = None,
     format: str = "ndjson",
     stream: BinaryIO | None = None,
+    on_attempt=None,
 ) -> Sink:
     if format == "csv" and kind not in {"stdout", "file"}:
         raise SinkConfigurationError("--format csv writes to stdout or a file only")
@@ -44,7 +45,12 @@ def build_sink(
             raise SinkConfigurationError(
                 "the webhook sink needs --webhook-url (or the feed's webhook variable)"
             )
-        return WebhookSink(webhook_url, envelope=envelope, secret=settings.EXPORT_WEBHOOK_SECRET)
+        return WebhookSink(
+            webhook_url,
+            envelope=envelope,
+            secret=settings.EXPORT_WEBHOOK_SECRET,
+            on_attempt=on_attempt,
+        )
     if kind == "s3":
         if not s3_uri:
             raise SinkConfigurationError("the s3 sink needs --s3-uri s3://bucket/prefix")

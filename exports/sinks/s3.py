@@ -24,6 +24,8 @@ class S3Sink:
         self.root = parse_s3_uri(uri)
         self.client = client
         self.last_location: S3Location | None = None
+        # Every object this run wrote, in row order: "Download latest NDJSON" streams them all.
+        self.locations: list[S3Location] = []
 
     def open(self) -> None:
         self.client = self.client or s3_client()
@@ -48,6 +50,8 @@ class S3Sink:
                 ContentType="application/x-ndjson",
             )
         self.last_location = location
+        if location not in self.locations:  # a re-sent batch overwrites its own object
+            self.locations.append(location)
 
     def close(self) -> None:
         pass

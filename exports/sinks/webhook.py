@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from exports.feeds import Batch
@@ -49,8 +50,12 @@ class WebhookSink:
         envelope: str,
         secret: str = "",
         policy: RetryPolicy | None = None,
+        on_attempt: Callable[..., None] | None = None,
     ):
         self.url = url
+        # on_attempt(batch=, attempt=, status=, error=, seconds=, webhook_id=) for each try.
+        self.on_attempt = on_attempt
+        self.batches_sent = 0
         self.envelope = envelope
         self.secret = secret
         self.policy = policy or RetryPolicy()
@@ -75,6 +80,19 @@ class WebhookSink:
                 values["webhook-signature"] = sign(self.secret, batch.key, timestamp, body)
             return values
 
+        number = self.batches_sent + 1
+
+        def heard(attempt: int, status: int | None, error: str, seconds: float) -> None:
+            if self.on_attempt:
+                self.on_attempt(
+                    batch=number,
+                    attempt=attempt,
+                    status=status,
+                    error=error,
+                    seconds=seconds,
+                    webhook_id=batch.key,
+                )
+
         try:
             request_with_retries(
                 "POST",
@@ -83,9 +101,11 @@ class WebhookSink:
                 headers=headers,
                 data=body,
                 session=self._session,
+                on_attempt=heard,
             ).close()
         except DeliveryFailed as exc:
             raise SinkError(f"webhook delivery failed: {exc}") from exc
+        self.batches_sent = number
 
     def close(self) -> None:
         if self._session is not None:

@@ -11,6 +11,11 @@ urlpatterns = [
         name="guardrail-followups-export",
     ),
     path(
+        "api/reporting/onboarding-segments/export",
+        apis.OnboardingSegmentsExportDownloadApi.as_view(),
+        name="onboarding-segments-export-download",
+    ),
+    path(
         "api/reporting/quick-order-export",
         apis.QuickOrderExportDownloadApi.as_view(),
         name="quick-order-export",

@@ -47,6 +47,8 @@ def _stream_artifact(feed: str, filename: str):
         raise exceptions.NotFound(str(exc), code="no_artifact") from exc
     except DownloadFailed as exc:
         raise UpstreamFailed(str(exc)) from exc
+    if download.run_id is not None:  # name the run: guardrail-followups-run-141.ndjson
+        filename = filename.replace("-latest.", f"-run-{download.run_id}.")
     response = StreamingHttpResponse(download.chunks, content_type=download.content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
@@ -158,4 +160,18 @@ class GuardrailWorkflowExportDownloadApi(StaffSessionApi):
     def get(self, request):
         return _stream_artifact(
             Feed.GUARDRAIL_WORKFLOW_TELEMETRY, "guardrail-workflow-events-latest.ndjson"
+        )
+
+
+class OnboardingSegmentsExportDownloadApi(StaffSessionApi):
+    """The segments feed's newest run, as its sink holds it (file or S3 objects)."""
+
+    staff_permissions = {
+        "GET": registry.feed(Feed.ONBOARDING_PRICING_SEGMENTS).download_permissions
+    }
+
+    @extend_schema(responses=ARTIFACT_RESPONSE, summary="Download the latest segments NDJSON")
+    def get(self, request):
+        return _stream_artifact(
+            Feed.ONBOARDING_PRICING_SEGMENTS, "onboarding-segments-latest.ndjson"
         )

@@ -25,13 +25,15 @@ from django.utils.dateparse import parse_datetime
 
 from exports import registry
 from exports.feeds import FeedDefinition
-from exports.models import ExportRun
+from exports.models import CursorChange, ExportRun
 from exports.status import StatusUnavailable, status_read, workflow_url
 from exports.trigger import run_now_blocked
 
 logger = logging.getLogger(__name__)
 
 SPARKLINE_RUNS = 24
+CARD_RUNS = 5
+CARD_CURSOR_CHANGES = 3
 
 
 def card_feed_names() -> list[str]:
@@ -66,6 +68,10 @@ class FeedCard:
     now: datetime = field(default_factory=timezone.now)
     # Why "Run export now" cannot work here (the settings it lacks), or None.
     run_blocked: str | None = None
+    # Run history and repair (snippets/card_runs.html, snippets/cursor_rewind.html).
+    cursor_changes: list[CursorChange] = field(default_factory=list)  # newest first
+    artifact_run_id: int | None = None  # the newest run that left a download
+    rewind_blocked: str | None = None  # why this feed's cursor cannot be moved here
 
     @property
     def feed(self) -> str:
@@ -176,7 +182,20 @@ class FeedCard:
     @property
     def download_available(self) -> bool:
         payload = self.status.payload or {}
-        return bool(self.download_route) and isinstance(payload.get("downloadUrl"), str)
+        return bool(self.download_route) and (
+            self.artifact_run_id is not None or isinstance(payload.get("downloadUrl"), str)
+        )
+
+    @property
+    def recent_runs(self) -> list[ExportRun]:
+        """The last five runs, newest first, for the card's run list."""
+        return self.runs[:CARD_RUNS]
+
+    @property
+    def last_finished(self) -> ExportRun | None:
+        """The newest run, once it ended: the card says how ("Run #141 succeeded ...")."""
+        run = self.runs[0] if self.runs else None
+        return run if run and run.finished_at and run.outcome != "dispatched" else None
 
     @property
     def metrics(self) -> dict[str, Any] | None:
@@ -282,6 +301,7 @@ def recent_runs(feeds: list[str], per_feed: int = SPARKLINE_RUNS) -> dict[str, l
             )
         )
         .filter(rank__lte=per_feed)
+        .select_related("requested_by")
         .order_by("-created_at", "-id")
     )
     runs: dict[str, list[ExportRun]] = {feed: [] for feed in feeds}
@@ -290,9 +310,52 @@ def recent_runs(feeds: list[str], per_feed: int = SPARKLINE_RUNS) -> dict[str, l
     return runs
 
 
+def recent_cursor_changes(feeds: list[str]) -> dict[str, list[CursorChange]]:
+    """The newest cursor changes of each feed, in one query."""
+    ranked = (
+        CursorChange.objects.filter(feed__in=feeds)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("feed")],
+                order_by=[F("changed_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank__lte=CARD_CURSOR_CHANGES)
+        .order_by("-changed_at", "-id")
+    )
+    changes: dict[str, list[CursorChange]] = {feed: [] for feed in feeds}
+    for change in ranked:
+        changes[change.feed].append(change)
+    return changes
+
+
+def artifact_runs(feeds: list[str]) -> dict[str, int]:
+    """Each feed's newest succeeded run that left something to download, in one query."""
+    return dict(
+        ExportRun.objects.filter(feed__in=feeds, outcome=ExportRun.Outcome.SUCCEEDED)
+        .exclude(artifacts=[])
+        .order_by("feed", "-created_at", "-id")
+        .distinct("feed")
+        .values_list("feed", "id")
+    )
+
+
+def _rewind_blocked(feed: str) -> str | None:
+    from exports.cursor_repair import CursorChangeRefused, rewindable_feed
+
+    try:
+        rewindable_feed(feed)
+    except CursorChangeRefused as exc:
+        return str(exc)
+    return None
+
+
 def feed_cards(feeds: list[str] | None = None, *, refresh: bool = False) -> list[FeedCard]:
     feeds = feeds or card_feed_names()
     runs = recent_runs(feeds)
+    changes = recent_cursor_changes(feeds)
+    artifacts = artifact_runs(feeds)
     statuses = feed_statuses(
         feeds, refresh=refresh, versions={feed: _run_version(runs[feed]) for feed in feeds}
     )
@@ -304,6 +367,9 @@ def feed_cards(feeds: list[str] | None = None, *, refresh: bool = False) -> list
             runs=runs[feed],
             now=now,
             run_blocked=run_now_blocked(feed),
+            cursor_changes=changes[feed],
+            artifact_run_id=artifacts.get(feed),
+            rewind_blocked=_rewind_blocked(feed),
         )
         for feed in feeds
     ]

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from reports.pages import onboarding, views
+from reports.pages import onboarding, runs, views
 
 urlpatterns = [
     path("reports/", admin.site.admin_view(views.reports_page), name="reports"),
@@ -21,6 +21,12 @@ urlpatterns = [
         "reports/cards/<str:feed>/run/",
         admin.site.admin_view(views.run_now),
         name="reports-run-now",
+    ),
+    path("reports/runs/<int:run_id>/", admin.site.admin_view(runs.run_detail), name="reports-run"),
+    path(
+        "reports/cards/<str:feed>/cursor/",
+        admin.site.admin_view(runs.cursor_rewind),
+        name="reports-cursor-rewind",
     ),
     path("onboarding/", admin.site.admin_view(onboarding.onboarding_view), name="onboarding"),
     path(

@@ -24,6 +24,7 @@ from telemetry.selectors import quick_order_funnel
 PAGE_PERMISSIONS = ("exports.view_exportrun", "reports.view_guardrailfollowup")
 RUN_PERMISSION = "exports.add_exportrun"
 RECORD_PERMISSION = "reports.add_guardrailfollowup"
+REWIND_PERMISSION = "exports.add_cursorchange"
 TIMELINE_PAGE = 25
 
 
@@ -128,6 +129,7 @@ def _page_context(request, *, follow_up_form: FollowUpForm | None = None) -> dic
         "older_cursor": older,
         "follow_up_form": follow_up_form or FollowUpForm(),
         "can_run": request.user.has_perm(RUN_PERMISSION),
+        "can_rewind": request.user.has_perm(REWIND_PERMISSION),
         "can_record": request.user.has_perm(RECORD_PERMISSION),
         "downloadable": health.downloadable_feeds(request.user),
     }
@@ -181,6 +183,7 @@ def _render_card(request, feed: str, *, refresh: bool = False, status: int = 200
         {
             "card": card,
             "can_run": request.user.has_perm(RUN_PERMISSION),
+            "can_rewind": request.user.has_perm(REWIND_PERMISSION),
             "downloadable": health.downloadable_feeds(request.user),
         },
         status=status,

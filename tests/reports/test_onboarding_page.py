@@ -363,8 +363,8 @@ def test_bad_journey_filters_show_an_error(alice, query):
 
 # Session and user (2), experiment choices (1), journey status counts, journeys, their tasks,
 # their events' span, their experiments (5), segment summary and newest rows (2), quick-order
-# funnel (1), the two export cards' run history (1).
-PAGE_QUERIES = 12
+# funnel (1), the two export cards' run history, cursor changes and downloadable runs (3).
+PAGE_QUERIES = 14
 
 
 @pytest.mark.parametrize("journeys", [5, 50])

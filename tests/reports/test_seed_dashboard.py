@@ -90,6 +90,35 @@ def test_the_seeded_export_history_agrees_with_the_seeded_rows():
         ts = definition.timestamp_field
         positions = {format_cursor(t, i) for t, i in definition.model.objects.values_list(ts, "id")}
         assert {run.cursor_after for run in runs} <= positions
-        assert sum(run.rows for run in runs) <= definition.model.objects.count()
+        from exports.models import CursorChange
+
+        # Rows are sent once, plus what a rewind in the history re-sent.
+        resent = sum(
+            CursorChange.objects.filter(feed=feed).values_list("rows_to_resend", flat=True)
+        )
+        assert sum(run.rows for run in runs) <= definition.model.objects.count() + resent
         newest = definition.model.objects.order_by(f"-{ts}", "-id").values_list(ts, "id")[0]
         assert runs.last().cursor_after <= format_cursor(*newest)
+
+
+@time_machine.travel(datetime(2026, 11, 22, 9, 30, tzinfo=UTC), tick=False)
+def test_the_demo_history_matches_its_file_sinks_and_cursors(settings, tmp_path):
+    """As `make run` configures it: the file and cursor hold what the history says it sent,
+    so the first real run starts where the last seeded one ended."""
+    import json
+
+    from exports.models import ExportRun
+
+    settings.GUARDRAIL_EXPORT_SINK = "file"
+    settings.GUARDRAIL_EXPORT_FILE_PATH = str(tmp_path / "followups.ndjson")
+    settings.GUARDRAIL_EXPORT_CURSOR_PATH = str(tmp_path / "cursor.json")
+    call_command("seed_dashboard", verbosity=0)
+
+    runs = ExportRun.objects.filter(feed="guardrail_followups")
+    assert set(runs.values_list("sink", flat=True)) == {"file"}
+    assert {"succeeded", "no_data", "failed"} <= set(runs.values_list("outcome", flat=True))
+    sent = runs.filter(outcome="succeeded").order_by("created_at")
+    lines = (tmp_path / "followups.ndjson").read_text().splitlines()
+    assert len(lines) == sum(run.rows for run in sent)
+    cursor = json.loads((tmp_path / "cursor.json").read_text())["cursor"]
+    assert cursor == runs.exclude(outcome="failed").order_by("created_at").last().cursor_after

@@ -354,3 +354,11 @@ class SnapshotFeed(FeedDefinition):
     count_header: str  # the route's "rows in this body" header
     metrics: Callable[[], Metrics]
     unit: str = "events"
+    # Health hooks (exports/health.py), given by the app that owns the window, since the
+    # engine imports no app's models: ``pending(after, cap)`` counts the window's events
+    # recorded after ``after`` (all of them for None), up to ``cap + 1``, and returns
+    # (count, oldest recorded_at); ``local_metrics()`` gives the figures the exported
+    # metrics must match, compared key by key for ``compared_metrics`` ((key, label), ...).
+    pending: Callable[[datetime | None, int], tuple[int, datetime | None]] | None = None
+    local_metrics: Callable[[], dict[str, Any]] | None = None
+    compared_metrics: tuple[tuple[str, str], ...] = ()

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from exports.cursors import CursorStoreError
 from exports.feeds import FeedDefinition
+from exports.health import health_check
 from exports.http import DeliveryFailed
 from exports.locks import FeedBusy, feed_lock
 from exports.models import ExportRun
@@ -80,9 +81,11 @@ def run_feed(
                     logger.exception("export of %s failed", definition.name)
                 _finish(run, outcome=ExportRun.Outcome.FAILED, error=str(exc) or type(exc).__name__)
                 notify(definition, run)
+                check_health(definition)
                 raise ExportFailed(str(exc), run=run) from exc
             _finish(run, outcome=end.outcome)
             notify(definition, run, end.detail)
+            check_health(definition)
             return run
     except FeedBusy as exc:
         if run is not None and run.outcome in ExportRun.ACTIVE_OUTCOMES:
@@ -128,6 +131,17 @@ def run_summary(definition: FeedDefinition, run: ExportRun, detail: str = "") ->
         if line:
             text += f"\n{line}"
     return text
+
+
+def check_health(definition: FeedDefinition) -> None:
+    """Judge the feed as ``monitor_exports`` does, right after the run, so a failing run
+    alerts (once per flip) without waiting for the next monitor. Never fails the run."""
+    if definition.card is None:
+        return
+    try:
+        health_check(definition)
+    except Exception:
+        logger.exception("the health check after the %s run failed", definition.name)
 
 
 def notify(definition: FeedDefinition, run: ExportRun, detail: str = "") -> None:

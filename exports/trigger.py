@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from exports import registry
-from exports.locks import lock_key
+from exports.locks import feed_lock_held, lock_key
 from exports.models import ExportRun
 from exports.services import missing_settings
 
@@ -50,12 +50,7 @@ class RunNowResult:
 
 def _feed_running(feed: str) -> bool:
     """Whether an exporter holds the feed's advisory lock right now (in any process)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_key(feed)])
-        acquired = cursor.fetchone()[0]
-        if acquired:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_key(feed)])
-    return not acquired
+    return feed_lock_held(feed)
 
 
 def _in_flight(run: ExportRun, now) -> bool:

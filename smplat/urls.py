@@ -30,6 +30,7 @@ urlpatterns = [
     path("", include("telemetry.urls")),
     path("", include("reports.urls")),
     path("", include("reports.pages.api_urls")),
+    path("", include("reports.pages.badge_urls")),
     path("healthz", healthz, name="healthz"),
     # The schema alone negotiates: YAML by default, JSON for Accept: application/json or
     # ?format=json.

@@ -22,6 +22,11 @@ urlpatterns = [
         admin.site.admin_view(views.run_now),
         name="reports-run-now",
     ),
+    path(
+        "reports/cards/<str:feed>/badge-key/",
+        admin.site.admin_view(views.badge_key_rotate),
+        name="reports-badge-key-rotate",
+    ),
     path("onboarding/", admin.site.admin_view(onboarding.onboarding_view), name="onboarding"),
     path(
         "onboarding/segments.csv",

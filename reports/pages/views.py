@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from exports import health as feed_health_rules
 from exports import trigger
 from exports.models import Feed
 from reports import selectors, services
@@ -23,6 +24,9 @@ from telemetry.selectors import quick_order_funnel
 PAGE_PERMISSIONS = ("exports.view_exportrun", "reports.view_guardrailfollowup")
 RUN_PERMISSION = "exports.add_exportrun"
 RECORD_PERMISSION = "reports.add_guardrailfollowup"
+# Badge URLs are shown to whoever may read the run history; rotating a key needs more.
+BADGE_VIEW_PERMISSION = "exports.view_exportrun"
+BADGE_ROTATE_PERMISSION = "exports.change_feedstate"
 TIMELINE_PAGE = 25
 
 
@@ -113,7 +117,8 @@ def _page_context(request, *, follow_up_form: FollowUpForm | None = None) -> dic
     )
     cards = health.feed_cards()
     quick_order_card = next(c for c in cards if c.feed == Feed.QUICK_ORDER_TELEMETRY)
-    funnel = quick_order_funnel()
+    # The quick-order card's health read the local funnel for its drift check: the same figures.
+    funnel = quick_order_card.health.local_metrics or quick_order_funnel()
     return {
         **admin.site.each_context(request),
         "title": "Export health & follow-ups",
@@ -129,6 +134,14 @@ def _page_context(request, *, follow_up_form: FollowUpForm | None = None) -> dic
         "can_run": request.user.has_perm(RUN_PERMISSION),
         "can_record": request.user.has_perm(RECORD_PERMISSION),
         "downloadable": health.downloadable_feeds(request.user),
+        **_badge_permissions(request),
+    }
+
+
+def _badge_permissions(request) -> dict:
+    return {
+        "can_see_badges": request.user.has_perm(BADGE_VIEW_PERMISSION),
+        "can_rotate_badge": request.user.has_perm(BADGE_ROTATE_PERMISSION),
     }
 
 
@@ -168,16 +181,20 @@ def follow_up_create(request):
 
 def _render_card(request, feed: str, *, refresh: bool = False, status: int = 200):
     [card] = health.feed_cards([feed], refresh=refresh)
-    return render(
+    response = render(
         request,
         "reports/snippets/export_card.html",
         {
             "card": card,
             "can_run": request.user.has_perm(RUN_PERMISSION),
             "downloadable": health.downloadable_feeds(request.user),
+            **_badge_permissions(request),
         },
         status=status,
     )
+    # For the poll: the state without parsing the HTML (also the card's data-state).
+    response["X-Feed-State"] = card.state
+    return response
 
 
 @require_GET
@@ -213,4 +230,14 @@ def run_now(request, feed: str):
         )
     if wants_fragment:
         return _render_card(request, feed)
+    return redirect(reverse("reports") + f"#card-{feed}")
+
+
+@require_POST
+def badge_key_rotate(request, feed: str):
+    """A new badge key for the feed: the old badge URLs answer 404 from now on."""
+    _require(request, *PAGE_PERMISSIONS, BADGE_ROTATE_PERMISSION)
+    feed = _card_feed(feed)
+    feed_health_rules.badge_key_rotate(feed=feed)
+    messages.success(request, f"{Feed(feed).label}: new badge URLs; the old ones no longer work.")
     return redirect(reverse("reports") + f"#card-{feed}")

@@ -1,5 +1,6 @@
 """Demo export history: a day of scheduled runs per feed with a card (part of
-``smplat.demo.seed_dashboard``, seeded after the rows it describes)."""
+``smplat.demo.seed_dashboard``, seeded after the rows it describes), with the health flips
+that history went through, so a new site shows fresh, late and failing cards."""
 
 from __future__ import annotations
 
@@ -7,11 +8,20 @@ import random
 from datetime import datetime, timedelta
 
 from exports import registry
-from exports.feeds import RowFeed, SnapshotFeed
-from exports.models import ExportRun
+from exports.feeds import FeedDefinition, RowFeed, SnapshotFeed
+from exports.health import alert_class, judge
+from exports.models import ExportRun, Feed, FeedFlip, FeedState
 from exports.snapshots import object_location
 from smplat.cursors import format_cursor, parse_cursor, rows_after
 from smplat.demo import Rng, SeedReport
+
+
+# How each demo feed's day ends: its runs stopped an hour ago (late), or its last two runs
+# failed (failing); the others are fresh.
+ENDINGS = {Feed.QUICK_ORDER_TELEMETRY: "late", Feed.GUARDRAIL_WORKFLOW_TELEMETRY: "failing"}
+DEMO_FAILURES = {
+    "failing": "S3 upload failed: AccessDenied (s3://smplat-exports/telemetry/guardrail-workflow/)",
+}
 
 
 def seed_export_history(now: datetime, report: SeedReport, rng: random.Random) -> None:
@@ -31,9 +41,12 @@ def seed_export_history(now: datetime, report: SeedReport, rng: random.Random) -
         runs = []
         moment = now - timedelta(hours=24)
         cursor = None
-        while moment < now - every:
+        ending = ENDINGS.get(feed, "fresh")
+        end = now - timedelta(minutes=60) if ending == "late" else now
+        while moment < end - every:
             moment += every
-            failed = rng.random() < 0.04
+            last_ones = moment >= end - every * 3
+            failed = rng.random() < 0.04 if not last_ones else ending == "failing"
             if isinstance(definition, RowFeed):
                 after, rows = _row_feed_position(definition, cursor, moment)
             else:
@@ -53,7 +66,13 @@ def seed_export_history(now: datetime, report: SeedReport, rng: random.Random) -
                     rows=0 if failed else rows,
                     cursor_before=cursor,
                     cursor_after=cursor if failed else after,
-                    error="Webhook answered 503 Service Unavailable after 5 attempts"
+                    error=(
+                        DEMO_FAILURES.get(
+                            ending, "Webhook answered 503 Service Unavailable after 5 attempts"
+                        )
+                        if last_ones
+                        else "Webhook answered 503 Service Unavailable after 5 attempts"
+                    )
                     if failed
                     else "",
                 )
@@ -62,6 +81,42 @@ def seed_export_history(now: datetime, report: SeedReport, rng: random.Random) -
                 cursor = after
         ExportRun.objects.bulk_create(runs)
         report.add("export runs", len(runs))
+        report.add("health flips", _seed_flips(definition, runs, now))
+
+
+def _seed_flips(definition: FeedDefinition, runs: list[ExportRun], now: datetime) -> int:
+    """Replay the health rule (exports.health.judge) at the end of every run and now, and
+    keep each change of the settled state, as the monitor would have recorded it."""
+    state, since, reason = "never", None, ""
+    flips = []
+    moments = [run.finished_at for run in runs] + [now]
+    for index, moment in enumerate(moments):
+        history = list(reversed(runs[: index + 1])) if index < len(runs) else list(reversed(runs))
+        settled = judge(definition, runs=history, now=moment).settled
+        if settled.state != state:
+            flips.append(
+                FeedFlip(
+                    feed=definition.name,
+                    from_state=state,
+                    to_state=settled.state,
+                    at=moment,
+                    reason=settled.reason,
+                    alert="demo: not sent",
+                )
+            )
+            state, since, reason = settled.state, settled.since or moment, settled.reason
+    FeedFlip.objects.bulk_create(flips)
+    FeedState.objects.update_or_create(
+        feed=definition.name,
+        defaults={
+            "state": state,
+            "since": since,
+            "reason": reason,
+            "alerted": alert_class(state),
+            "checked_at": now,
+        },
+    )
+    return len(flips)
 
 
 def _row_feed_position(

@@ -5,7 +5,8 @@
 takes the feed's advisory lock (a second run is refused with ``FeedBusy``, and a queued run
 given to it is closed with that reason), marks the ``ExportRun`` running, calls ``work(run)``
 (which exports and keeps ``run.rows`` / ``run.cursor_after`` true as it goes), records the
-outcome, and posts one Slack message for the run. A failure is recorded on the run and
+outcome, posts one Slack message for the run, and judges the feed's health as
+``monitor_exports`` does (``exports/health.py``: a flip to failing alerts at once, once). A failure is recorded on the run and
 raised as ``ExportFailed``; failures of the outside world or the configuration are one line,
 anything else (a bug) is logged with its traceback as well.
 """

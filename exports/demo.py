@@ -15,7 +15,6 @@ from exports.snapshots import object_location
 from smplat.cursors import format_cursor, parse_cursor, rows_after
 from smplat.demo import Rng, SeedReport
 
-
 # How each demo feed's day ends: its runs stopped an hour ago (late), or its last two runs
 # failed (failing); the others are fresh.
 ENDINGS = {Feed.QUICK_ORDER_TELEMETRY: "late", Feed.GUARDRAIL_WORKFLOW_TELEMETRY: "failing"}

@@ -100,7 +100,9 @@ def compare_metrics(
 
     exported = exported or {}
     return [
-        MetricDelta(key=key, label=label, local=number(local.get(key)), exported=number(exported.get(key)))
+        MetricDelta(
+            key=key, label=label, local=number(local.get(key)), exported=number(exported.get(key))
+        )
         for key, label in metrics
     ]
 
@@ -293,7 +295,11 @@ def judge(
     needed = settings.EXPORT_FAILING_AFTER_RUNS
     if len(failures) >= needed:
         became = list(reversed(failures))[needed - 1]
-        what = "the newest run failed" if len(failures) == 1 else f"the last {len(failures)} runs failed"
+        what = (
+            "the newest run failed"
+            if len(failures) == 1
+            else f"the last {len(failures)} runs failed"
+        )
         findings.append(Finding(S.FAILING, became.finished_at, f"{what}: {last_error}"))
 
     if last_sync is None:
@@ -302,20 +308,31 @@ def judge(
         findings.append(Finding(S.NEVER, None, f"{reason}{'; ' + missing if missing else ''}"))
     elif config is not None:
         schedule = timedelta(minutes=config.schedule_minutes or 60)
-        fresh_until = last_sync + schedule + timedelta(minutes=settings.EXPORT_FRESHNESS_GRACE_MINUTES)
+        fresh_until = (
+            last_sync + schedule + timedelta(minutes=settings.EXPORT_FRESHNESS_GRACE_MINUTES)
+        )
         late_until = last_sync + schedule * settings.EXPORT_STALE_AFTER_SCHEDULES
         expected = f"expected every {config.schedule_minutes or 60} minutes"
         if now <= fresh_until:
             findings.append(Finding(S.FRESH, last_sync, f"synced {format_moment(last_sync)}"))
         elif now <= late_until:
-            findings.append(Finding(S.LATE, fresh_until, f"last sync {format_moment(last_sync)}, {expected}"))
+            findings.append(
+                Finding(S.LATE, fresh_until, f"last sync {format_moment(last_sync)}, {expected}")
+            )
         else:
             missing = _missing(definition)
             reason = f"no sync since {format_moment(last_sync)}, {expected}"
-            findings.append(Finding(S.STALE, late_until, reason + (f"; {missing}" if missing else "")))
+            findings.append(
+                Finding(S.STALE, late_until, reason + (f"; {missing}" if missing else ""))
+            )
 
     lag = timedelta(seconds=settings.EXPORT_SAFETY_LAG_SECONDS)
-    if newest is not None and newest.outcome in SUCCESS_OUTCOMES and newest.rows == 0 and behind.oldest:
+    if (
+        newest is not None
+        and newest.outcome in SUCCESS_OUTCOMES
+        and newest.rows == 0
+        and behind.oldest
+    ):
         empty = []
         for run in finished:
             if run.outcome not in SUCCESS_OUTCOMES or run.rows:
@@ -336,13 +353,19 @@ def judge(
     drift: list[MetricDelta] = []
     if isinstance(definition, SnapshotFeed) and local_metrics is not None:
         exported = (status_payload or {}).get("metrics")
-        drift = compare_metrics(local_metrics, exported if isinstance(exported, dict) else None, definition.compared_metrics)
+        drift = compare_metrics(
+            local_metrics,
+            exported if isinstance(exported, dict) else None,
+            definition.compared_metrics,
+        )
         drifted = [row for row in drift if row.drifted]
         if drifted:
             reason = "exported metrics drift more than 5% from the local window: " + "; ".join(
                 row.describe() for row in drifted
             )
-            findings.append(Finding(S.FAILING, status_synced_at(status_payload) or last_sync, reason))
+            findings.append(
+                Finding(S.FAILING, status_synced_at(status_payload) or last_sync, reason)
+            )
 
     settled = _worst(findings)
     shown = settled
@@ -490,7 +513,9 @@ def feed_states(feeds: list[str]) -> dict[str, FeedState]:
     states = {state.feed: state for state in FeedState.objects.filter(feed__in=feeds)}
     missing = [feed for feed in feeds if feed not in states]
     if missing:
-        FeedState.objects.bulk_create([FeedState(feed=feed) for feed in missing], ignore_conflicts=True)
+        FeedState.objects.bulk_create(
+            [FeedState(feed=feed) for feed in missing], ignore_conflicts=True
+        )
         states.update({s.feed: s for s in FeedState.objects.filter(feed__in=missing)})
     return states
 
@@ -589,7 +614,9 @@ def health_check(
     if status_payload is None and read_status_payload:
         status_payload = read_status(definition)
     health = feed_health(definition, runs=runs, now=now, status_payload=status_payload)
-    previous = FeedState.objects.filter(feed=definition.name).values_list("state", flat=True).first()
+    previous = (
+        FeedState.objects.filter(feed=definition.name).values_list("state", flat=True).first()
+    )
     recorded = health_record(health, now=now)
     outcome = None
     if recorded.alert:

@@ -381,7 +381,9 @@ if EXPORT_STALE_AFTER_SCHEDULES < 1 or EXPORT_FRESHNESS_GRACE_MINUTES < 0:
         "EXPORT_STALE_AFTER_SCHEDULES must be >= 1 and EXPORT_FRESHNESS_GRACE_MINUTES >= 0"
     )
 if SITE_URL and not SITE_URL.startswith(("https://", "http://")):
-    raise ImproperlyConfigured("SITE_URL must be the site's public origin, e.g. https://reports.example.com")
+    raise ImproperlyConfigured(
+        "SITE_URL must be the site's public origin, e.g. https://reports.example.com"
+    )
 # "Run export now": dispatch this workflow (GitHub's workflow_dispatch URL) with this bearer
 # token; without a URL the site runs the export itself on its task queue.
 GUARDRAIL_EXPORT_TRIGGER_URL = env.str("GUARDRAIL_EXPORT_TRIGGER_URL", default="")

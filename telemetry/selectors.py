@@ -395,7 +395,9 @@ def window_events_after(
     events = model.objects.window()
     if after is not None:
         events = events.filter(recorded_at__gt=after)
-    figures = events.order_by("recorded_at", "id").values("recorded_at")[: cap + 1].aggregate(
-        count=Count("*"), oldest=Min("recorded_at")
+    figures = (
+        events.order_by("recorded_at", "id")
+        .values("recorded_at")[: cap + 1]
+        .aggregate(count=Count("*"), oldest=Min("recorded_at"))
     )
     return figures["count"], figures["oldest"]

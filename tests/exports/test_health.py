@@ -104,7 +104,11 @@ def _stuck():
     rows = make_follow_ups(3, start=timezone.now() - timedelta(hours=2))
     first = sorted(rows, key=lambda r: (r.created_at, r.id))[0]
     # The cursor sits before the rows, and the newest run still exported nothing.
-    run(rows=0, outcome="no_data", cursor_after=f"{(first.created_at - timedelta(seconds=1)).isoformat()}")
+    run(
+        rows=0,
+        outcome="no_data",
+        cursor_after=f"{(first.created_at - timedelta(seconds=1)).isoformat()}",
+    )
 
 
 SCENARIOS = {
@@ -326,7 +330,9 @@ def test_rows_behind_reads_the_feeds_cursor_store_first(client, settings):
     run(cursor_after=None)
     store = Path(settings.GUARDRAIL_EXPORT_CURSOR_PATH)
     store.parent.mkdir(parents=True, exist_ok=True)
-    store.write_text(json.dumps({"cursor": f"{rows[3].created_at.isoformat()}~{rows[3].id}", "rows": 4}))
+    store.write_text(
+        json.dumps({"cursor": f"{rows[3].created_at.isoformat()}~{rows[3].id}", "rows": 4})
+    )
     assert badge_json(client)["rowsBehind"] == 2
 
 
@@ -345,7 +351,12 @@ def test_quick_order_drift_is_flagged_above_5_percent(
         {
             "syncedAt": synced.isoformat(),
             "events": 1000,
-            "metrics": {"startCount": 1000, "abortCount": 0, "completeCount": 0, "completionRate": 0.0},
+            "metrics": {
+                "startCount": 1000,
+                "abortCount": 0,
+                "completeCount": 0,
+                "completionRate": 0.0,
+            },
         }
     )
     settings.EXPORT_PROXY_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]

@@ -38,13 +38,15 @@ def seed_export_history(now: datetime, report: SeedReport, rng: random.Random) -
         if ExportRun.objects.filter(feed=feed).exists():
             continue
         runs = []
-        moment = now - timedelta(hours=24)
         cursor = None
         ending = ENDINGS.get(feed, "fresh")
-        end = now - timedelta(minutes=60) if ending == "late" else now
-        while moment < end - every:
+        # The last run at ``end``: a minute ago, or 50 minutes ago for the late feed (late
+        # past schedule + grace, 45 minutes on a 30-minute schedule, until 90 minutes).
+        end = now - timedelta(minutes=50 if ending == "late" else 1)
+        moment = end - timedelta(hours=24)
+        while moment + every <= end:
             moment += every
-            last_ones = moment >= end - every * 3
+            last_ones = moment > end - every * 2
             failed = rng.random() < 0.04 if not last_ones else ending == "failing"
             if isinstance(definition, RowFeed):
                 after, rows = _row_feed_position(definition, cursor, moment)

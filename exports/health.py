@@ -579,7 +579,7 @@ def alert_text(definition: FeedDefinition, health: Health, *, previous: str) -> 
         lines.append(f"Why: {settled.reason}")
     if health.behind.count is not None:
         lines.append(f"Behind: {health.behind.text} {definition.unit}")
-    lines.append(card_url(definition.name))
+    lines.append(f"Card: {card_url(definition.name)}")
     return "\n".join(lines)
 
 

@@ -146,16 +146,12 @@ class FeedCard:
         return self.health.last_error
 
     @property
-    def badge_svg_url(self) -> str:
-        return self._badge_url("svg")
+    def badge_svg_path(self) -> str:
+        return reverse("feed-badge", kwargs={"key": self.record.badge_key, "kind": "svg"})
 
     @property
-    def badge_json_url(self) -> str:
-        return self._badge_url("json")
-
-    def _badge_url(self, kind: str) -> str:
-        path = reverse("feed-badge", kwargs={"key": self.record.badge_key, "kind": kind})
-        return f"{settings.SITE_URL}{path}"
+    def badge_json_path(self) -> str:
+        return reverse("feed-badge", kwargs={"key": self.record.badge_key, "kind": "json"})
 
     @property
     def workflow_url(self) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import connection
@@ -142,6 +143,8 @@ def _badge_permissions(request) -> dict:
     return {
         "can_see_badges": request.user.has_perm(BADGE_VIEW_PERMISSION),
         "can_rotate_badge": request.user.has_perm(BADGE_ROTATE_PERMISSION),
+        # The public origin the badge URLs are copied with: SITE_URL, else this request's.
+        "site_origin": settings.SITE_URL or request.build_absolute_uri("/").rstrip("/"),
     }
 
 

@@ -427,6 +427,13 @@ def test_staff_see_the_badge_urls_and_rotating_needs_csrf_and_permission(client,
     assert client.get(f"/badges/{new}.svg").status_code == 200
 
 
+def test_without_site_url_the_badge_urls_use_the_pages_origin(client, alice, settings):
+    settings.SITE_URL = ""
+    key = FeedState.objects.get(feed=FEED).badge_key
+    client.force_login(alice)
+    assert f'value="http://testserver/badges/{key}.json"' in card_html(client)
+
+
 def test_the_card_shows_the_flip_history_and_the_sparkline_legend(client, alice):
     run(outcome="failed", error="boom", minutes_ago=20)
     monitor()

@@ -6,7 +6,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from exports import models
-from reports.templatetags.run_pages import seconds, utc
+from smplat.humanize import seconds, utc
 
 OUTCOME_COLOURS = {
     "succeeded": "#2e9a5b",

@@ -164,13 +164,12 @@ def cursor_preview(*, feed: str, target: str | None) -> CursorPreview:
 
 
 def _queued_run(feed: str) -> ExportRun | None:
-    from exports.trigger import QUEUED_RUN_EXPIRY
 
     return (
         ExportRun.objects.filter(
             feed=feed,
             outcome=ExportRun.Outcome.QUEUED,
-            created_at__gte=timezone.now() - QUEUED_RUN_EXPIRY,
+            created_at__gte=timezone.now() - ExportRun.QUEUED_EXPIRY,
         )
         .order_by("-created_at")
         .first()

@@ -1,5 +1,6 @@
 """Demo export history: a day of scheduled runs per feed with a card (part of
-``smplat.demo.seed_dashboard``, seeded after the rows it describes)."""
+``smplat.demo.seed_dashboard``, seeded after the rows it describes), with the health flips
+that history went through, so a new site shows fresh, late and failing cards."""
 
 from __future__ import annotations
 
@@ -10,13 +11,18 @@ from pathlib import Path
 from exports import registry
 from exports.cursors import build_cursor_store
 from exports.engine import RunState, run_batches
-from exports.feeds import Filters, RowFeed, SnapshotFeed
-from exports.models import CursorChange, DeliveryAttempt, ExportRun
+from exports.feeds import FeedDefinition, Filters, RowFeed, SnapshotFeed
+from exports.health import alert_class, judge
+from exports.models import CursorChange, DeliveryAttempt, ExportRun, Feed, FeedFlip, FeedState
 from exports.sinks import FileSink
 from exports.snapshots import object_location
 from smplat.cursors import format_cursor, parse_cursor, rows_after
 from smplat.demo import Rng, SeedReport
 from smplat.redact import redact_url
+
+# How each demo feed's day ends: its runs stopped 50 minutes ago (late), or its last two runs
+# failed (failing); the others are fresh.
+ENDINGS = {Feed.QUICK_ORDER_TELEMETRY: "late", Feed.GUARDRAIL_WORKFLOW_TELEMETRY: "failing"}
 
 # Why a seeded run failed, as that sink would say it.
 FAILURES = {
@@ -62,18 +68,26 @@ def seed_export_history(now: datetime, report: SeedReport, rng: random.Random) -
         every = timedelta(minutes=definition.config.schedule_minutes)
         sink, destination = _sink_and_destination(definition)
         runs = []
-        moment = now - timedelta(hours=24)
         cursor = None
-        # One failure a third of the way in (then ~4% at random): every outcome shows.
+        ending = ENDINGS.get(feed, "fresh")
+        # The last run at ``end``: a minute ago, or 50 minutes ago for the late feed (late
+        # past schedule + grace, 45 minutes on a 30-minute schedule, until 90 minutes).
+        end = now - timedelta(minutes=50 if ending == "late" else 1)
+        moment = end - timedelta(hours=24)
         moments = []
-        while moment < now - every:
+        while moment + every <= end:
             moment += every
             moments.append(moment)
+        # One failure a third of the way in (then ~4% at random): every outcome shows; the
+        # failing feed's last two runs fail, the others' last two succeed.
         forced_failure = len(moments) // 3
         rewind_at = 2 * len(moments) // 3
         change = None
         for index, moment in enumerate(moments):
+            last_ones = index >= len(moments) - 2
             failed = index == forced_failure or rng.random() < 0.04
+            if last_ones:
+                failed = ending == "failing"
             if index == rewind_at and isinstance(definition, RowFeed):
                 failed = False
                 change = CursorChange(
@@ -127,6 +141,42 @@ def seed_export_history(now: datetime, report: SeedReport, rng: random.Random) -
             attempts = _webhook_attempts(runs, rng)
             DeliveryAttempt.objects.bulk_create(attempts)
             report.add("delivery attempts", len(attempts))
+        report.add("health flips", _seed_flips(definition, runs, now))
+
+
+def _seed_flips(definition: FeedDefinition, runs: list[ExportRun], now: datetime) -> int:
+    """Replay the health rule (exports.health.judge) at the end of every run and now, and
+    keep each change of the settled state, as the monitor would have recorded it."""
+    state, since, reason = "never", None, ""
+    flips = []
+    moments = [run.finished_at for run in runs] + [now]
+    for index, moment in enumerate(moments):
+        history = list(reversed(runs[: index + 1])) if index < len(runs) else list(reversed(runs))
+        settled = judge(definition, runs=history, now=moment).settled
+        if settled.state != state:
+            flips.append(
+                FeedFlip(
+                    feed=definition.name,
+                    from_state=state,
+                    to_state=settled.state,
+                    at=moment,
+                    reason=settled.reason,
+                    alert="demo: not sent",
+                )
+            )
+            state, since, reason = settled.state, settled.since or moment, settled.reason
+    FeedFlip.objects.bulk_create(flips)
+    FeedState.objects.update_or_create(
+        feed=definition.name,
+        defaults={
+            "state": state,
+            "since": since,
+            "reason": reason,
+            "alerted": alert_class(state),
+            "checked_at": now,
+        },
+    )
+    return len(flips)
 
 
 def _webhook_attempts(runs: list[ExportRun], rng: random.Random) -> list[DeliveryAttempt]:

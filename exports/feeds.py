@@ -169,6 +169,21 @@ class FeedDefinition:
         """Validate a cursor given on the command line; returns its normal text form."""
         return text
 
+    def missing_settings(self) -> list[str]:
+        """The variables a run of the feed with its settings (``export_run``) needs and lacks:
+        such a run could only fail, so the site offers none until they are set."""
+        config = self.config
+        if isinstance(self, SnapshotFeed):
+            needed = ["url", "bucket"]
+        elif isinstance(self, RowFeed) and "sink" in self.settings:
+            sink = config.sink or "webhook"
+            needed = [{"webhook": "webhook_url", "file": "file_path", "s3": "s3_uri"}.get(sink, "")]
+            if not needed[0]:
+                return [f"{config.name_of('sink')} (webhook, file or s3)"]
+        else:
+            return ["a schedule: this feed is exported by its command only"]
+        return [config.name_of(name) for name in needed if not getattr(config, name)]
+
 
 @dataclass(frozen=True, kw_only=True)
 class RowFeed(FeedDefinition):
@@ -374,3 +389,11 @@ class SnapshotFeed(FeedDefinition):
     count_header: str  # the route's "rows in this body" header
     metrics: Callable[[], Metrics]
     unit: str = "events"
+    # Health hooks (exports/health.py), given by the app that owns the window, since the
+    # engine imports no app's models: ``pending(after, cap)`` counts the window's events
+    # recorded after ``after`` (all of them for None), up to ``cap + 1``, and returns
+    # (count, oldest recorded_at); ``local_metrics()`` gives the figures the exported
+    # metrics must match, compared key by key for ``compared_metrics`` ((key, label), ...).
+    pending: Callable[[datetime | None, int], tuple[int, datetime | None]] | None = None
+    local_metrics: Callable[[], dict[str, Any]] | None = None
+    compared_metrics: tuple[tuple[str, str], ...] = ()

@@ -36,3 +36,18 @@ def feed_lock(feed: str) -> Iterator[None]:
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def feed_lock_held(feed: str) -> bool:
+    """Whether an exporter holds the feed's advisory lock right now (in any process).
+
+    The lock lives as long as its connection, so a free lock under a run still marked
+    running means that run's process is gone (killed, crashed, its host lost).
+    """
+    key = lock_key(feed)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        acquired = cursor.fetchone()[0]
+        if acquired:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+    return not acquired

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -37,6 +39,8 @@ class ExportRun(models.Model):
         DISPATCHED = "dispatched", "Dispatched to workflow"
 
     ACTIVE_OUTCOMES = (Outcome.QUEUED, Outcome.RUNNING)
+    # A queued run no worker picked up within this time is abandoned (its worker is gone).
+    QUEUED_EXPIRY = timedelta(minutes=30)
 
     id = models.BigAutoField(primary_key=True)
     feed = models.TextField(choices=Feed.choices)
@@ -170,3 +174,70 @@ class CursorChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_feed_display()} cursor {self.cursor_from} -> {self.cursor_to}"
+
+
+class HealthState(models.TextChoices):
+    """A feed's health, worst first in ``exports.health.SEVERITY`` (SPEC §8)."""
+
+    NEVER = "never", "Never run"
+    RUNNING = "running", "Running"
+    FRESH = "fresh", "Fresh"
+    LATE = "late", "Late"
+    STALE = "stale", "Stale"
+    FAILING = "failing", "Failing"
+    STUCK = "stuck", "Stuck"
+
+
+def new_badge_key() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(24)
+
+
+class FeedState(models.Model):
+    """The settled health of one feed as last recorded, and what was last alerted.
+
+    Written only by ``exports.health.health_record`` with a conditional UPDATE (``WHERE state
+    = old AND alerted = old``), so two monitors that look at once record one flip and send
+    one alert. ``badge_key`` is the unguessable part of the feed's public badge URLs.
+    """
+
+    feed = models.TextField(primary_key=True, choices=Feed.choices)
+    state = models.TextField(choices=HealthState.choices, default=HealthState.NEVER)
+    since = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True, default="")
+    # The alert class last sent: "ok", or the bad state (stale, failing, stuck) alerted.
+    alerted = models.TextField(default="ok")
+    checked_at = models.DateTimeField(null=True, blank=True)
+    badge_key = models.TextField(unique=True, default=new_badge_key)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(feed__in=Feed.values), name="feed_state_feed_valid"),
+            models.CheckConstraint(
+                condition=Q(state__in=HealthState.values), name="feed_state_state_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_feed_display()}: {self.state}"
+
+
+class FeedFlip(models.Model):
+    """One change of a feed's settled health state: from, to, when and why."""
+
+    id = models.BigAutoField(primary_key=True)
+    feed = models.TextField(choices=Feed.choices)
+    from_state = models.TextField(choices=HealthState.choices)
+    to_state = models.TextField(choices=HealthState.choices)
+    at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(blank=True, default="")
+    # What became of the flip's Slack alert ("" when the flip alerts nobody).
+    alert = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["feed", "-at"], name="feed_flip_feed_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.feed}: {self.from_state} -> {self.to_state} at {self.at:%Y-%m-%d %H:%M}"

@@ -5,7 +5,8 @@
 takes the feed's advisory lock (a second run is refused with ``FeedBusy``, and a queued run
 given to it is closed with that reason), marks the ``ExportRun`` running, calls ``work(run)``
 (which exports and keeps ``run.rows`` / ``run.cursor_after`` true as it goes), records the
-outcome, and posts one Slack message for the run. A failure is recorded on the run and
+outcome, posts one Slack message for the run, and judges the feed's health as
+``monitor_exports`` does (``exports/health.py``: a flip to failing alerts at once, once). A failure is recorded on the run and
 raised as ``ExportFailed``; failures of the outside world or the configuration are one line,
 anything else (a bug) is logged with its traceback as well.
 """
@@ -23,6 +24,7 @@ from django.utils import timezone
 
 from exports.cursors import CursorStoreError
 from exports.feeds import FeedDefinition
+from exports.health import health_check
 from exports.http import DeliveryFailed
 from exports.locks import FeedBusy, feed_lock
 from exports.models import ExportRun
@@ -84,9 +86,11 @@ def run_feed(
                     logger.exception("export of %s failed", definition.name)
                 _finish(run, outcome=ExportRun.Outcome.FAILED, error=str(exc) or type(exc).__name__)
                 notify(definition, run)
+                check_health(definition)
                 raise ExportFailed(str(exc), run=run) from exc
             _finish(run, outcome=end.outcome, error=end.notice)
             notify(definition, run, end.detail)
+            check_health(definition)
             return run
     except FeedBusy as exc:
         if run is not None and run.outcome in ExportRun.ACTIVE_OUTCOMES:
@@ -135,6 +139,17 @@ def run_summary(definition: FeedDefinition, run: ExportRun, detail: str = "") ->
         if line:
             text += f"\n{line}"
     return text
+
+
+def check_health(definition: FeedDefinition) -> None:
+    """Judge the feed as ``monitor_exports`` does, right after the run, so a failing run
+    alerts (once per flip) without waiting for the next monitor. Never fails the run."""
+    if definition.card is None:
+        return
+    try:
+        health_check(definition)
+    except Exception:
+        logger.exception("the health check after the %s run failed", definition.name)
 
 
 def notify(definition: FeedDefinition, run: ExportRun, detail: str = "") -> None:

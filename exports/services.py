@@ -95,22 +95,6 @@ def options_from_settings(config: FeedConfig) -> ExportOptions:
     )
 
 
-def missing_settings(definition: FeedDefinition) -> list[str]:
-    """The variables a run of the feed with its settings (``export_run``) needs and lacks:
-    such a run could only fail, so the site offers none until they are set."""
-    config = definition.config
-    if isinstance(definition, SnapshotFeed):
-        needed = ["url", "bucket"]
-    elif isinstance(definition, RowFeed) and "sink" in definition.settings:
-        sink = config.sink or "webhook"
-        needed = [{"webhook": "webhook_url", "file": "file_path", "s3": "s3_uri"}.get(sink, "")]
-        if not needed[0]:
-            return [f"{config.name_of('sink')} (webhook, file or s3)"]
-    else:
-        return ["a schedule: this feed is exported by its command only"]
-    return [config.name_of(name) for name in needed if not getattr(config, name)]
-
-
 def export_run_enqueue(
     *, feed: str, trigger: str = ExportRun.Trigger.MANUAL, requested_by=None
 ) -> ExportRun:

@@ -12,12 +12,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from exports import registry
-from exports.locks import lock_key
+from exports.locks import feed_lock_held, lock_key
 from exports.models import ExportRun
-from exports.services import missing_settings
 
 # A queued run no worker picked up within this time is considered abandoned.
-QUEUED_RUN_EXPIRY = timedelta(minutes=30)
+QUEUED_RUN_EXPIRY = ExportRun.QUEUED_EXPIRY
 # A dispatched workflow counts as in flight this long, unless a newer run shows up first.
 DISPATCH_IN_FLIGHT = timedelta(minutes=10)
 
@@ -36,7 +35,7 @@ def run_now_blocked(feed: str) -> str | None:
     definition = registry.feed(feed)
     if definition.config.dispatches:
         return None
-    missing = missing_settings(definition)
+    missing = definition.missing_settings()
     if not missing:
         return None
     return f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set"
@@ -50,12 +49,7 @@ class RunNowResult:
 
 def _feed_running(feed: str) -> bool:
     """Whether an exporter holds the feed's advisory lock right now (in any process)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_key(feed)])
-        acquired = cursor.fetchone()[0]
-        if acquired:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_key(feed)])
-    return not acquired
+    return feed_lock_held(feed)
 
 
 def _in_flight(run: ExportRun, now) -> bool:

@@ -28,32 +28,22 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from smplat.api.exceptions import error_body
 from smplat.request_metrics import REQUEST_SECONDS, REQUESTS
 
-# The states a feed can be in. The card logic of today yields fresh, late and stale (never
-# for a feed that has not synced); the others are the health states of SPEC §8, listed now so
-# that dashboards and alerts written against smplat_export_feed_state keep working.
+# The health states of SPEC §8 (exports.models.HealthState), one gauge each per feed.
 FEED_STATES = ("never", "running", "fresh", "late", "stale", "failing", "stuck")
 
 
-def feed_health_states() -> dict[str, str]:
-    """Each card feed's state, one of FEED_STATES: today the cards' freshness
-    (reports.health.FeedCard.freshness, from the run history alone, no status-URL reads at
-    scrape time), ``unknown`` (never synced) reading as ``never``."""
+def feed_healths():
+    """Each card feed's health by the one rule (``exports.health``: the card, the badge and
+    ``monitor_exports`` say the same), from the run history and the database; no status
+    payload is fetched at scrape time, so the status-only facts (a payload's newer sync,
+    quick-order drift) are the monitor's and the card's, not this scrape's."""
     from exports import registry
-    from reports.pages.health import FeedCard, StatusResult, recent_runs
+    from exports.health import feed_health, recent_runs
 
     definitions = registry.card_feeds()
     runs = recent_runs([d.name for d in definitions])
     now = timezone.now()
-    states = {}
-    for definition in definitions:
-        card = FeedCard(
-            definition=definition,
-            status=StatusResult(configured=False),
-            runs=runs[definition.name],
-            now=now,
-        )
-        states[definition.name] = "never" if card.freshness == "unknown" else card.freshness
-    return states
+    return [feed_health(d, runs=runs[d.name], now=now) for d in definitions]
 
 
 class DatabaseCollector:
@@ -133,10 +123,19 @@ class DatabaseCollector:
             "1 for the feed's current health state, 0 for the other states.",
             labels=["feed", "state"],
         )
-        for feed, current in feed_health_states().items():
+        behind = GaugeMetricFamily(
+            "smplat_export_feed_rows_behind",
+            "Rows (events) in the source after the feed's cursor, counted up to"
+            " EXPORT_ROWS_BEHIND_CAP (absent when unknown).",
+            labels=["feed"],
+        )
+        for health in feed_healths():
             for value in FEED_STATES:
-                state.add_metric([feed, value], 1.0 if current == value else 0.0)
+                state.add_metric([health.feed, value], 1.0 if health.state == value else 0.0)
+            if health.behind.count is not None:
+                behind.add_metric([health.feed], float(health.behind.count))
         yield state
+        yield behind
 
     def _telemetry_windows(self):
         from telemetry.models import GuardrailWorkflowEvent, QuickOrderEvent

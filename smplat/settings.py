@@ -451,6 +451,24 @@ EXPORT_STALE_AFTER_SCHEDULES = env.int("EXPORT_STALE_AFTER_SCHEDULES", default=3
 # Cards read status payloads with this timeout and keep them this long in the cache.
 EXPORT_CARD_STATUS_TIMEOUT_SECONDS = env.float("EXPORT_CARD_STATUS_TIMEOUT_SECONDS", default=2.0)
 EXPORT_CARD_CACHE_SECONDS = env.int("EXPORT_CARD_CACHE_SECONDS", default=60)
+# Export health (exports/health.py; monitor_exports, the cards, badges): a feed is failing when
+# its last EXPORT_FAILING_AFTER_RUNS finished runs all failed; rows behind its cursor are
+# counted exactly up to EXPORT_ROWS_BEHIND_CAP (then "cap+"). Flips alert EXPORT_ALERT_WEBHOOK_URL,
+# else MONITOR_ALERT_WEBHOOK_URL, with a link to the card under SITE_URL.
+EXPORT_FAILING_AFTER_RUNS = env.int("EXPORT_FAILING_AFTER_RUNS", default=1)
+EXPORT_ROWS_BEHIND_CAP = env.int("EXPORT_ROWS_BEHIND_CAP", default=100_000)
+EXPORT_ALERT_WEBHOOK_URL = env.str("EXPORT_ALERT_WEBHOOK_URL", default="")
+SITE_URL = env.str("SITE_URL", default="").rstrip("/")
+if EXPORT_FAILING_AFTER_RUNS < 1 or EXPORT_ROWS_BEHIND_CAP < 1:
+    raise ImproperlyConfigured("EXPORT_FAILING_AFTER_RUNS and EXPORT_ROWS_BEHIND_CAP must be >= 1")
+if EXPORT_STALE_AFTER_SCHEDULES < 1 or EXPORT_FRESHNESS_GRACE_MINUTES < 0:
+    raise ImproperlyConfigured(
+        "EXPORT_STALE_AFTER_SCHEDULES must be >= 1 and EXPORT_FRESHNESS_GRACE_MINUTES >= 0"
+    )
+if SITE_URL and not SITE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(
+        "SITE_URL must be the site's public origin, e.g. https://reports.example.com"
+    )
 # "Run export now": dispatch this workflow (GitHub's workflow_dispatch URL) with this bearer
 # token; without a URL the site runs the export itself on its task queue.
 GUARDRAIL_EXPORT_TRIGGER_URL = env.str("GUARDRAIL_EXPORT_TRIGGER_URL", default="")

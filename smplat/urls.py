@@ -32,6 +32,7 @@ urlpatterns = [
     path("", include("telemetry.urls")),
     path("", include("reports.urls")),
     path("", include("reports.pages.api_urls")),
+    path("", include("reports.pages.badge_urls")),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),

@@ -5,6 +5,7 @@ two capture windows landed as snapshots."""
 from __future__ import annotations
 
 import uuid
+from functools import partial
 
 from exports.feeds import (
     ROW_FEED_SETTINGS,
@@ -18,8 +19,23 @@ from exports.models import Feed
 from exports.registry import register
 from exports.warehouse import EXAMPLE_DAY, Form, WarehouseTable, column, ndjson_form, webhook_form
 from telemetry.metrics import GuardrailWorkflowMetrics, QuickOrderMetrics
-from telemetry.models import CheckoutOfferEvent, PricingExperimentSegment
+from telemetry.models import (
+    CheckoutOfferEvent,
+    GuardrailWorkflowEvent,
+    PricingExperimentSegment,
+    QuickOrderEvent,
+)
 from telemetry.rows import OFFER_EVENT_COLUMNS, SEGMENT_COLUMNS, offer_event_row, segment_row
+from telemetry.selectors import quick_order_funnel, window_events_after
+
+# The quick-order runbook's drift check: these exported metrics must match the local funnel
+# within 5% (exports/health.py flags the feed otherwise).
+QUICK_ORDER_COMPARED_METRICS = (
+    ("startCount", "Starts"),
+    ("abortCount", "Aborts"),
+    ("completeCount", "Completes"),
+    ("completionRate", "Completion rate (%)"),
+)
 
 # The status snapshot's metrics, from the events of one loaded snapshot (SPEC §5).
 QUICK_ORDER_METRICS_SQL = """SELECT
@@ -184,6 +200,9 @@ QUICK_ORDER_TELEMETRY = register(
         folder="quick-order",
         count_header="X-Quick-Order-Events",
         metrics=QuickOrderMetrics,
+        pending=partial(window_events_after, QuickOrderEvent),
+        local_metrics=quick_order_funnel,
+        compared_metrics=QUICK_ORDER_COMPARED_METRICS,
     )
 )
 
@@ -228,5 +247,6 @@ GUARDRAIL_WORKFLOW_TELEMETRY = register(
         folder="guardrail-workflow",
         count_header="X-Guardrail-Workflow-Events",
         metrics=GuardrailWorkflowMetrics,
+        pending=partial(window_events_after, GuardrailWorkflowEvent),
     )
 )

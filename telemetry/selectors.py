@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
-from django.db.models import Count, Max, QuerySet, Sum
+from django.db.models import Count, Max, Min, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 
 from smplat.cursors import (
@@ -388,3 +388,20 @@ def quick_order_funnel() -> dict:
         "events": sum(counts.values()),
         "lastRecordedAt": last,
     }
+
+
+def window_events_after(
+    model: type[QuickOrderEvent] | type[GuardrailWorkflowEvent], after: datetime | None, cap: int
+) -> tuple[int, datetime | None]:
+    """Events of ``model``'s rolling window recorded after ``after`` (all for None), counted
+    up to ``cap + 1``, and the oldest one's ``recorded_at``: what a telemetry export's next
+    snapshot would add (``SnapshotFeed.pending``). One aggregate bounded by the window."""
+    events = model.objects.window()
+    if after is not None:
+        events = events.filter(recorded_at__gt=after)
+    figures = (
+        events.order_by("recorded_at", "id")
+        .values("recorded_at")[: cap + 1]
+        .aggregate(count=Count("*"), oldest=Min("recorded_at"))
+    )
+    return figures["count"], figures["oldest"]

@@ -20,12 +20,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models.expressions import F, Window
 from django.db.models.functions import RowNumber
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
+from exports import health as feed_health_rules
 from exports import registry
 from exports.feeds import FeedDefinition
-from exports.models import CursorChange, ExportRun
+from exports.health import Health, feed_health, feed_states, recent_flips, status_synced_at
+from exports.models import CursorChange, ExportRun, FeedFlip, FeedState
 from exports.status import StatusUnavailable, status_read, workflow_url
 from exports.trigger import run_now_blocked
 
@@ -34,6 +36,7 @@ logger = logging.getLogger(__name__)
 SPARKLINE_RUNS = 24
 CARD_RUNS = 5
 CARD_CURSOR_CHANGES = 3
+FLIPS_SHOWN = 5
 
 
 def card_feed_names() -> list[str]:
@@ -72,6 +75,10 @@ class FeedCard:
     cursor_changes: list[CursorChange] = field(default_factory=list)  # newest first
     artifact_run_id: int | None = None  # the newest run that left a download
     rewind_blocked: str | None = None  # why this feed's cursor cannot be moved here
+    # The feed's state, computed by exports.health like everywhere else (badge, monitor).
+    health: Health | None = None
+    flips: list[FeedFlip] = field(default_factory=list)  # newest first
+    record: FeedState | None = None  # the stored state: holds the badge key
 
     @property
     def feed(self) -> str:
@@ -101,23 +108,11 @@ class FeedCard:
 
     @property
     def status_synced_at(self) -> datetime | None:
-        payload = self.status.payload or {}
-        raw = payload.get("syncedAt") or payload.get("updatedAt")
-        if not isinstance(raw, str):
-            return None
-        try:
-            parsed = parse_datetime(raw)
-        except ValueError:
-            return None
-        return parsed if parsed and parsed.tzinfo else None
+        return status_synced_at(self.status.payload)
 
     @property
     def last_sync(self) -> datetime | None:
-        candidates = [self.status_synced_at]
-        if self.last_success:
-            candidates.append(self.last_success.finished_at)
-        candidates = [c for c in candidates if c]
-        return max(candidates) if candidates else None
+        return self.health.last_sync
 
     @property
     def rows(self) -> int | None:
@@ -147,24 +142,24 @@ class FeedCard:
         return self.now - self.last_sync if self.last_sync else None
 
     @property
-    def freshness(self) -> str:
-        """fresh, late or stale against the feed's schedule (unknown: never synced)."""
-        age = self.age
-        if age is None:
-            return "unknown"
-        schedule = timedelta(minutes=self.schedule_minutes)
-        if age <= schedule + timedelta(minutes=settings.EXPORT_FRESHNESS_GRACE_MINUTES):
-            return "fresh"
-        if age <= schedule * settings.EXPORT_STALE_AFTER_SCHEDULES:
-            return "late"
-        return "stale"
+    def state(self) -> str:
+        """never, running, fresh, late, stale, failing or stuck (exports/health.py)."""
+        return self.health.state
+
+    # The card's colour before the states had a name of their own: kept for older snippets.
+    freshness = state
 
     @property
     def last_error(self) -> str | None:
-        latest = next((r for r in self.runs if r.outcome not in ExportRun.ACTIVE_OUTCOMES), None)
-        if latest and latest.outcome == "failed":
-            return latest.error or "The last run failed without a message."
-        return None
+        return self.health.last_error
+
+    @property
+    def badge_svg_path(self) -> str:
+        return reverse("feed-badge", kwargs={"key": self.record.badge_key, "kind": "svg"})
+
+    @property
+    def badge_json_path(self) -> str:
+        return reverse("feed-badge", kwargs={"key": self.record.badge_key, "kind": "json"})
 
     @property
     def workflow_url(self) -> str | None:
@@ -291,23 +286,7 @@ def feed_statuses(
 
 def recent_runs(feeds: list[str], per_feed: int = SPARKLINE_RUNS) -> dict[str, list[ExportRun]]:
     """The newest ``per_feed`` runs of each feed, in one query whatever the history's size."""
-    ranked = (
-        ExportRun.objects.filter(feed__in=feeds)
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("feed")],
-                order_by=[F("created_at").desc(), F("id").desc()],
-            )
-        )
-        .filter(rank__lte=per_feed)
-        .select_related("requested_by")
-        .order_by("-created_at", "-id")
-    )
-    runs: dict[str, list[ExportRun]] = {feed: [] for feed in feeds}
-    for run in ranked:
-        runs[run.feed].append(run)
-    return runs
+    return feed_health_rules.recent_runs(feeds, per_feed)
 
 
 def recent_cursor_changes(feeds: list[str]) -> dict[str, list[CursorChange]]:
@@ -360,6 +339,8 @@ def feed_cards(feeds: list[str] | None = None, *, refresh: bool = False) -> list
         feeds, refresh=refresh, versions={feed: _run_version(runs[feed]) for feed in feeds}
     )
     now = timezone.now()
+    records = feed_states(feeds)
+    flips = recent_flips(feeds, FLIPS_SHOWN)
     return [
         FeedCard(
             definition=registry.feed(feed),
@@ -370,6 +351,12 @@ def feed_cards(feeds: list[str] | None = None, *, refresh: bool = False) -> list
             cursor_changes=changes[feed],
             artifact_run_id=artifacts.get(feed),
             rewind_blocked=_rewind_blocked(feed),
+            # After the look, which records abandoned runs: the card then stops polling.
+            health=feed_health(
+                registry.feed(feed), runs=runs[feed], now=now, status_payload=statuses[feed].payload
+            ),
+            flips=flips[feed],
+            record=records[feed],
         )
         for feed in feeds
     ]

@@ -276,10 +276,13 @@ def onboarding_view(request: HttpRequest) -> HttpResponse:
     _require(request, *PAGE_PERMISSIONS)
     segment_form = SegmentFilterForm(request.GET, known=experiment_segment_choices())
     can_view_funnel = request.user.has_perm(FUNNEL_PERMISSION)
-    funnel = quick_order_funnel() if can_view_funnel else None
     # The exports this page's data feeds, as on /admin/reports: the segment feed's health,
-    # and the quick-order export's metrics beside the local funnel.
+    # and the quick-order export's metrics beside the local funnel (which the quick-order
+    # card's drift check read already).
     cards = health.feed_cards([Feed.ONBOARDING_PRICING_SEGMENTS, Feed.QUICK_ORDER_TELEMETRY])
+    funnel = None
+    if can_view_funnel:
+        funnel = cards[1].health.local_metrics or quick_order_funnel()
     context = {
         **admin.site.each_context(request),
         "title": "Onboarding",

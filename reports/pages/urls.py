@@ -28,6 +28,11 @@ urlpatterns = [
         admin.site.admin_view(runs.cursor_rewind),
         name="reports-cursor-rewind",
     ),
+    path(
+        "reports/cards/<str:feed>/badge-key/",
+        admin.site.admin_view(views.badge_key_rotate),
+        name="reports-badge-key-rotate",
+    ),
     path("onboarding/", admin.site.admin_view(onboarding.onboarding_view), name="onboarding"),
     path(
         "onboarding/segments.csv",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import connection
@@ -11,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from exports import health as feed_health_rules
 from exports import trigger
 from exports.models import Feed
 from reports import selectors, services
@@ -25,6 +27,9 @@ PAGE_PERMISSIONS = ("exports.view_exportrun", "reports.view_guardrailfollowup")
 RUN_PERMISSION = "exports.add_exportrun"
 RECORD_PERMISSION = "reports.add_guardrailfollowup"
 REWIND_PERMISSION = "exports.add_cursorchange"
+# Badge URLs are shown to whoever may read the run history; rotating a key needs more.
+BADGE_VIEW_PERMISSION = "exports.view_exportrun"
+BADGE_ROTATE_PERMISSION = "exports.change_feedstate"
 TIMELINE_PAGE = 25
 
 
@@ -115,7 +120,8 @@ def _page_context(request, *, follow_up_form: FollowUpForm | None = None) -> dic
     )
     cards = health.feed_cards()
     quick_order_card = next(c for c in cards if c.feed == Feed.QUICK_ORDER_TELEMETRY)
-    funnel = quick_order_funnel()
+    # The quick-order card's health read the local funnel for its drift check: the same figures.
+    funnel = quick_order_card.health.local_metrics or quick_order_funnel()
     return {
         **admin.site.each_context(request),
         "title": "Export health & follow-ups",
@@ -132,6 +138,16 @@ def _page_context(request, *, follow_up_form: FollowUpForm | None = None) -> dic
         "can_rewind": request.user.has_perm(REWIND_PERMISSION),
         "can_record": request.user.has_perm(RECORD_PERMISSION),
         "downloadable": health.downloadable_feeds(request.user),
+        **_badge_permissions(request),
+    }
+
+
+def _badge_permissions(request) -> dict:
+    return {
+        "can_see_badges": request.user.has_perm(BADGE_VIEW_PERMISSION),
+        "can_rotate_badge": request.user.has_perm(BADGE_ROTATE_PERMISSION),
+        # The public origin the badge URLs are copied with: SITE_URL, else this request's.
+        "site_origin": settings.SITE_URL or request.build_absolute_uri("/").rstrip("/"),
     }
 
 
@@ -177,7 +193,7 @@ def follow_up_create(request):
 
 def _render_card(request, feed: str, *, refresh: bool = False, status: int = 200):
     [card] = health.feed_cards([feed], refresh=refresh)
-    return render(
+    response = render(
         request,
         "reports/snippets/export_card.html",
         {
@@ -185,9 +201,13 @@ def _render_card(request, feed: str, *, refresh: bool = False, status: int = 200
             "can_run": request.user.has_perm(RUN_PERMISSION),
             "can_rewind": request.user.has_perm(REWIND_PERMISSION),
             "downloadable": health.downloadable_feeds(request.user),
+            **_badge_permissions(request),
         },
         status=status,
     )
+    # For the poll: the state without parsing the HTML (also the card's data-state).
+    response["X-Feed-State"] = card.state
+    return response
 
 
 @require_GET
@@ -229,4 +249,14 @@ def run_now(request, feed: str):
         )
     if wants_fragment:
         return _render_card(request, feed)
+    return redirect(reverse("reports") + f"#card-{feed}")
+
+
+@require_POST
+def badge_key_rotate(request, feed: str):
+    """A new badge key for the feed: the old badge URLs answer 404 from now on."""
+    _require(request, *PAGE_PERMISSIONS, BADGE_ROTATE_PERMISSION)
+    feed = _card_feed(feed)
+    feed_health_rules.badge_key_rotate(feed=feed)
+    messages.success(request, f"{Feed(feed).label}: new badge URLs; the old ones no longer work.")
     return redirect(reverse("reports") + f"#card-{feed}")

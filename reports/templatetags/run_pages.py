@@ -1,37 +1,11 @@
 """Template filters of the run history (card run lists, run pages): times in UTC with the
-zone said, durations and rates an operator reads at a glance."""
-
-from datetime import UTC, datetime
+zone said, durations and rates an operator reads at a glance (``smplat/humanize.py``)."""
 
 from django import template
 
+from smplat import humanize
+
 register = template.Library()
-
-
-@register.filter
-def utc(value: object) -> str:
-    """``2026-12-01 06:34:05 UTC``, whatever the active timezone."""
-    if not isinstance(value, datetime):
-        return "-"
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-@register.filter
-def seconds(value: object) -> str:
-    """A duration in seconds: ``0.4 s``, ``3.2 s``, ``2 min 05 s``, ``1 h 02 min``."""
-    if not isinstance(value, int | float):
-        return "-"
-    if value < 60:
-        return f"{value:.1f} s"
-    minutes, secs = divmod(round(value), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
-@register.filter
-def per_second(value: object) -> str:
-    if not isinstance(value, int | float):
-        return "-"
-    return f"{value:,.0f}/s" if value >= 10 else f"{value:.1f}/s"
+register.filter("utc", humanize.utc)
+register.filter("seconds", humanize.seconds)
+register.filter("per_second", humanize.per_second)

@@ -67,3 +67,10 @@ def test_export_workflows_call_the_management_commands(workflow, command):
     text = (WORKFLOWS / workflow).read_text()
     assert f"python manage.py {command}" in text
     assert "actions/upload-artifact@" in text
+
+
+def test_the_export_monitor_runs_every_15_minutes():
+    text = (WORKFLOWS / "export-monitor.yml").read_text()
+    assert 'cron: "*/15 * * * *"' in text
+    assert "python manage.py monitor_exports" in text
+    assert "EXPORT_ALERT_WEBHOOK_URL" in text and "MONITOR_ALERT_WEBHOOK_URL" in text

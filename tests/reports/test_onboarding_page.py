@@ -362,9 +362,12 @@ def test_bad_journey_filters_show_an_error(alice, query):
 # --- Cost ---------------------------------------------------------------------------------------
 
 # Session and user (2), experiment choices (1), journey status counts, journeys, their tasks,
-# their events' span, their experiments (5), segment summary and newest rows (2), quick-order
-# funnel (1), the two export cards' run history, cursor changes and downloadable runs (3).
-PAGE_QUERIES = 14
+# their events' span, their experiments (5), segment summary and newest rows (2), the two
+# export cards' run history, cursor changes and downloadable runs (3), and their health
+# (exports/health.py): the stored states with the badge keys and the recent flips (2), one
+# bounded count of what waits after each feed's cursor (2), and the local quick-order funnel
+# of the drift check, which the funnel panel reuses (1).
+PAGE_QUERIES = 18
 
 
 @pytest.mark.parametrize("journeys", [5, 50])

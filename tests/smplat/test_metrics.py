@@ -101,8 +101,10 @@ def test_the_scrape_parses_and_matches_the_database(scrape, api_client):
     }
     assert states[(feed, "fresh")] == 1
     assert states[(Feed.QUICK_ORDER_TELEMETRY, "late")] == 1
-    assert states[(segments, "never")] == 1  # failed only: never synced
+    assert states[(segments, "failing")] == 1  # its only run failed: failing, worst wins
     assert states[(Feed.GUARDRAIL_WORKFLOW_TELEMETRY, "never")] == 1
+    # One state per feed, the one the card and monitor_exports show (exports.health).
+    assert sum(value for (name, _), value in states.items() if name == segments) == 1
     for current in ((feed, "fresh"), (Feed.QUICK_ORDER_TELEMETRY, "late")):
         others = [v for (f, s), v in states.items() if f == current[0] and (f, s) != current]
         assert others and set(others) == {0}

@@ -1,0 +1,663 @@
+"""One health state per feed, computed here and nowhere else: the cards, the badges, the
+poll endpoint, ``monitor_exports`` and the end of every run all call ``feed_health``.
+
+States (SPEC §8), the worst one wins (``SEVERITY``):
+- ``never``: no run yet; ``running``: a run is queued or under way (shown, never recorded
+  as a flip: it is transient and the run history has it);
+- ``fresh`` / ``late`` / ``stale``: the last sync against the feed's schedule, plus
+  ``EXPORT_FRESHNESS_GRACE_MINUTES``, then ``EXPORT_STALE_AFTER_SCHEDULES`` schedules;
+- ``failing``: the last ``EXPORT_FAILING_AFTER_RUNS`` finished runs failed (a run whose
+  process died counts, once a look at the feed recorded it as abandoned), the feed's
+  settings do not load, or its exported metrics drift more than 5% from the local ones;
+- ``stuck``: the newest run succeeded with 0 rows although rows older than its start wait
+  after the stored cursor.
+
+``health_check`` records a change of the settled state (a ``FeedFlip``) with a conditional
+UPDATE and sends one Slack message when a feed goes bad or recovers; see ``health_record``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+from django.db.models import Count, F, Min, Window
+from django.db.models.functions import Coalesce, RowNumber
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from exports.feeds import FeedDefinition, RowFeed, SnapshotFeed
+from exports.locks import feed_lock_held
+from exports.models import ExportRun, FeedFlip, FeedState, HealthState
+from exports.notifications import SlackOutcome, slack_post
+from smplat.cursors import InvalidCursor, parse_cursor, rows_after
+
+logger = logging.getLogger(__name__)
+
+S = HealthState
+# Best to worst: the worst finding about a feed is its state.
+SEVERITY = (S.FRESH, S.NEVER, S.RUNNING, S.LATE, S.STALE, S.STUCK, S.FAILING)
+BAD_STATES = frozenset({S.STALE, S.FAILING, S.STUCK})
+FINISHED_OUTCOMES = (ExportRun.Outcome.SUCCEEDED, ExportRun.Outcome.NO_DATA, "failed")
+SUCCESS_OUTCOMES = (ExportRun.Outcome.SUCCEEDED, ExportRun.Outcome.NO_DATA)
+# Enough history for every rule (and the cards' sparkline of 24 runs).
+HISTORY_RUNS = 24
+DRIFT_THRESHOLD_PERCENT = 5.0
+ABANDONED_RUNNING = (
+    "Abandoned: the exporter's process is gone (killed or crashed) and the feed's lock is free."
+)
+ABANDONED_QUEUED = "Abandoned: no worker picked this run up; is `manage.py db_worker` running?"
+
+
+# -- the quick-order drift rule -------------------------------------------------------------
+@dataclass(frozen=True)
+class MetricDelta:
+    key: str
+    label: str
+    local: float | int | None
+    exported: float | int | None
+
+    @property
+    def delta(self) -> float | None:
+        if self.local is None or self.exported is None:
+            return None
+        return round(self.local - self.exported, 1)
+
+    @property
+    def drift_percent(self) -> float | None:
+        """|local - exported| relative to the exported value, in percent."""
+        if self.local is None or self.exported is None:
+            return None
+        if self.exported == 0:
+            return 0.0 if self.local == 0 else 100.0
+        return round(abs(self.local - self.exported) / abs(self.exported) * 100, 1)
+
+    @property
+    def drifted(self) -> bool:
+        """Unrounded, so 5.04% is not flagged and 5.06% is."""
+        if self.local is None or self.exported is None:
+            return False
+        if self.exported == 0:
+            return self.local != 0
+        return abs(self.local - self.exported) / abs(self.exported) * 100 > DRIFT_THRESHOLD_PERCENT
+
+    def describe(self) -> str:
+        return f"{self.key} {self.local} local vs {self.exported} exported ({self.drift_percent}%)"
+
+
+def compare_metrics(
+    local: dict[str, Any], exported: dict[str, Any] | None, metrics: tuple[tuple[str, str], ...]
+) -> list[MetricDelta]:
+    """One row per metric; a value that is not a number (absent, null, a bool) is None."""
+
+    def number(value):
+        return None if isinstance(value, bool) or not isinstance(value, int | float) else value
+
+    exported = exported or {}
+    return [
+        MetricDelta(
+            key=key, label=label, local=number(local.get(key)), exported=number(exported.get(key))
+        )
+        for key, label in metrics
+    ]
+
+
+# -- rows behind the cursor ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Behind:
+    """Rows (events) in the source after the stored cursor: exact up to the cap."""
+
+    count: int | None = None  # None: not known (no cursor source, unreadable store)
+    capped: bool = False
+    oldest: datetime | None = None
+    cursor: str | None = None
+    source: str = ""  # where the cursor came from
+    note: str = ""  # why the count is unknown or approximate
+
+    @property
+    def text(self) -> str:
+        if self.count is None:
+            return "unknown"
+        shown = f"{self.count:,}".replace(",", "\u202f")
+        return f"{shown}+" if self.capped else shown
+
+    @property
+    def json_value(self) -> int | str | None:
+        """A number, or ``"100000+"`` past the cap, or null when unknown."""
+        if self.count is None:
+            return None
+        return f"{self.count}+" if self.capped else self.count
+
+
+def _stored_cursor(definition: RowFeed, runs: list[ExportRun]) -> tuple[str | None, str, str]:
+    """The cursor the next scheduled run resumes from: the feed's cursor store (S3 object,
+    else file), falling back to the newest successful run's ``cursor_after``."""
+    from exports.cursors import CursorStoreError, build_cursor_store
+    from exports.s3 import S3Failed
+
+    note = ""
+    config = definition.config
+    try:
+        store = None
+        if config.cursor_s3_uri:
+            store = build_cursor_store("s3", uri=config.cursor_s3_uri)
+        elif config.cursor_path:
+            store = build_cursor_store("file", path=config.cursor_path)
+        cursor = store.load() if store else None
+        if cursor:
+            return cursor, f"cursor store ({store.name})", ""
+    except (CursorStoreError, S3Failed, OSError) as exc:
+        note = f"cursor store unreadable ({exc}); "
+    last = next((r for r in runs if r.outcome in SUCCESS_OUTCOMES and r.cursor_after), None)
+    if last:
+        return last.cursor_after, f"run #{last.pk}", note
+    return None, "", note
+
+
+def rows_behind(definition: FeedDefinition, runs: list[ExportRun]) -> Behind:
+    """Bounded: one index walk of at most ``EXPORT_ROWS_BEHIND_CAP + 1`` rows, so a feed
+    millions of rows behind costs what one 100 000 rows behind does."""
+    cap = settings.EXPORT_ROWS_BEHIND_CAP
+    if isinstance(definition, SnapshotFeed):
+        if definition.pending is None:
+            return Behind()
+        last = next((r for r in runs if r.outcome in SUCCESS_OUTCOMES), None)
+        after = (last.started_at or last.created_at) if last else None
+        count, oldest = definition.pending(after, cap)
+        return Behind(
+            count=min(count, cap),
+            capped=count > cap,
+            oldest=oldest,
+            source="last snapshot" if last else "no snapshot yet",
+        )
+    if not isinstance(definition, RowFeed):
+        return Behind()
+    text, source, note = _stored_cursor(definition, runs)
+    try:
+        cursor = parse_cursor(text, id_kind=definition.id_kind) if text else None
+    except InvalidCursor as exc:
+        return Behind(cursor=text, source=source, note=f"{note}the cursor does not parse: {exc}")
+    ts = definition.timestamp_field
+    pending = rows_after(definition.model.objects.all(), cursor, timestamp_field=ts)
+    window = pending.order_by(ts, "id").values(ts)[: cap + 1]
+    figures = window.aggregate(count=Count("*"), oldest=Min(ts))
+    return Behind(
+        count=min(figures["count"], cap),
+        capped=figures["count"] > cap,
+        oldest=figures["oldest"],
+        cursor=text,
+        source=source or "no cursor yet: every row",
+        note=note.rstrip("; "),
+    )
+
+
+# -- the state -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Finding:
+    state: str
+    since: datetime | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Health:
+    feed: str
+    state: str  # shown everywhere: the worst finding
+    since: datetime | None
+    reason: str
+    settled: Finding  # the worst finding but an in-flight run: what flips record
+    last_sync: datetime | None = None
+    last_error: str | None = None
+    behind: Behind = field(default_factory=Behind)
+    drift: list[MetricDelta] = field(default_factory=list)
+    local_metrics: dict[str, Any] | None = None
+
+    @property
+    def bad(self) -> bool:
+        return self.state in BAD_STATES
+
+    @property
+    def drifted(self) -> list[MetricDelta]:
+        return [row for row in self.drift if row.drifted]
+
+    def as_json(self) -> dict[str, Any]:
+        """The badge JSON (SPEC §8)."""
+        return {
+            "feed": self.feed,
+            "state": self.state,
+            "since": _iso(self.since),
+            "rowsBehind": self.behind.json_value,
+            "lastSync": _iso(self.last_sync),
+        }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+
+def format_moment(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "unknown"
+
+
+def status_synced_at(payload: dict[str, Any] | None) -> datetime | None:
+    """``syncedAt`` (telemetry) or ``updatedAt`` (follow-ups) of a status payload."""
+    raw = (payload or {}).get("syncedAt") or (payload or {}).get("updatedAt")
+    if not isinstance(raw, str):
+        return None
+    try:
+        parsed = parse_datetime(raw)
+    except ValueError:
+        return None
+    return parsed if parsed and parsed.tzinfo else None
+
+
+def _worst(findings: list[Finding]) -> Finding:
+    return max(findings, key=lambda finding: SEVERITY.index(finding.state))
+
+
+def judge(
+    definition: FeedDefinition,
+    *,
+    runs: list[ExportRun],
+    now: datetime,
+    status_payload: dict[str, Any] | None = None,
+    behind: Behind | None = None,
+    local_metrics: dict[str, Any] | None = None,
+) -> Health:
+    """The state of the feed from its runs (newest first) and what was measured: pure."""
+    behind = behind or Behind()
+    findings: list[Finding] = []
+    finished = [r for r in runs if r.outcome in FINISHED_OUTCOMES]
+    newest = finished[0] if finished else None
+    last_success = next((r for r in finished if r.outcome in SUCCESS_OUTCOMES), None)
+    synced = [status_synced_at(status_payload), last_success.finished_at if last_success else None]
+    last_sync = max((moment for moment in synced if moment), default=None)
+    last_error = None
+    if newest is not None and newest.outcome == "failed":
+        last_error = newest.error or "The last run failed without a message."
+
+    try:
+        config = definition.config
+    except ImproperlyConfigured as exc:
+        config = None
+        findings.append(Finding(S.FAILING, now, f"settings do not load: {exc}"))
+
+    failures = []
+    for run in finished:
+        if run.outcome != "failed":
+            break
+        failures.append(run)
+    needed = settings.EXPORT_FAILING_AFTER_RUNS
+    if len(failures) >= needed:
+        became = list(reversed(failures))[needed - 1]
+        what = (
+            "the newest run failed"
+            if len(failures) == 1
+            else f"the last {len(failures)} runs failed"
+        )
+        findings.append(Finding(S.FAILING, became.finished_at, f"{what}: {last_error}"))
+
+    if last_sync is None:
+        reason = "no run yet" if newest is None else "no successful run yet"
+        missing = _missing(definition)
+        findings.append(Finding(S.NEVER, None, f"{reason}{'; ' + missing if missing else ''}"))
+    elif config is not None:
+        schedule = timedelta(minutes=config.schedule_minutes or 60)
+        fresh_until = (
+            last_sync + schedule + timedelta(minutes=settings.EXPORT_FRESHNESS_GRACE_MINUTES)
+        )
+        late_until = last_sync + schedule * settings.EXPORT_STALE_AFTER_SCHEDULES
+        expected = f"expected every {config.schedule_minutes or 60} minutes"
+        if now <= fresh_until:
+            findings.append(Finding(S.FRESH, last_sync, f"synced {format_moment(last_sync)}"))
+        elif now <= late_until:
+            findings.append(
+                Finding(S.LATE, fresh_until, f"last sync {format_moment(last_sync)}, {expected}")
+            )
+        else:
+            missing = _missing(definition)
+            reason = f"no sync since {format_moment(last_sync)}, {expected}"
+            findings.append(
+                Finding(S.STALE, late_until, reason + (f"; {missing}" if missing else ""))
+            )
+
+    lag = timedelta(seconds=settings.EXPORT_SAFETY_LAG_SECONDS)
+    if (
+        newest is not None
+        and newest.outcome in SUCCESS_OUTCOMES
+        and newest.rows == 0
+        and behind.oldest
+    ):
+        empty = []
+        for run in finished:
+            if run.outcome not in SUCCESS_OUTCOMES or run.rows:
+                break
+            if (run.started_at or run.created_at) - lag < behind.oldest:
+                break
+            empty.append(run)
+        if empty:
+            findings.append(
+                Finding(
+                    S.STUCK,
+                    empty[-1].finished_at,
+                    f"{behind.text} {definition.unit} wait after the cursor (oldest"
+                    f" {format_moment(behind.oldest)}) but the last {len(empty)} run(s) exported none",
+                )
+            )
+
+    drift: list[MetricDelta] = []
+    if isinstance(definition, SnapshotFeed) and local_metrics is not None:
+        exported = (status_payload or {}).get("metrics")
+        drift = compare_metrics(
+            local_metrics,
+            exported if isinstance(exported, dict) else None,
+            definition.compared_metrics,
+        )
+        drifted = [row for row in drift if row.drifted]
+        if drifted:
+            reason = "exported metrics drift more than 5% from the local window: " + "; ".join(
+                row.describe() for row in drifted
+            )
+            findings.append(
+                Finding(S.FAILING, status_synced_at(status_payload) or last_sync, reason)
+            )
+
+    settled = _worst(findings)
+    shown = settled
+    active = next((r for r in runs[:1] if r.outcome in ExportRun.ACTIVE_OUTCOMES), None)
+    if active is not None:
+        running = Finding(
+            S.RUNNING, active.started_at or active.created_at, f"run #{active.pk} {active.outcome}"
+        )
+        shown = _worst([settled, running])
+    return Health(
+        feed=definition.name,
+        state=str(shown.state),
+        since=shown.since,
+        reason=shown.reason,
+        settled=settled,
+        last_sync=last_sync,
+        last_error=last_error,
+        behind=behind,
+        drift=drift,
+        local_metrics=local_metrics,
+    )
+
+
+def _missing(definition: FeedDefinition) -> str:
+    """Which variables this site lacks to run the feed itself, for a state's reason."""
+    try:
+        missing = definition.missing_settings()
+    except ImproperlyConfigured as exc:
+        return str(exc)
+    if not missing or missing[0].startswith("a schedule"):
+        return ""
+    return f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set here"
+
+
+# -- looking at a feed (queries) --------------------------------------------------------------
+def recent_runs(feeds: list[str], per_feed: int = HISTORY_RUNS) -> dict[str, list[ExportRun]]:
+    """The newest ``per_feed`` runs of each feed, in one query whatever the history's size."""
+    ranked = (
+        ExportRun.objects.filter(feed__in=feeds)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("feed")],
+                order_by=[F("created_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank__lte=per_feed)
+        .select_related("requested_by")  # the cards' run lists name who asked
+        .order_by("-created_at", "-id")
+    )
+    runs: dict[str, list[ExportRun]] = {feed: [] for feed in feeds}
+    for run in ranked:
+        runs[run.feed].append(run)
+    return runs
+
+
+def close_abandoned(runs: list[ExportRun], now: datetime) -> None:
+    """Record as failed the runs whose process is gone: running with the feed's lock free, or
+    queued past the trigger's expiry. Conditional (``WHERE outcome = old``): a run that ends
+    meanwhile keeps its own outcome. Updates the given objects in place."""
+    lock_free: dict[str, bool] = {}
+    for run in runs:
+        if run.outcome == ExportRun.Outcome.RUNNING:
+            if run.feed not in lock_free:
+                lock_free[run.feed] = not feed_lock_held(run.feed)
+            reason = ABANDONED_RUNNING if lock_free[run.feed] else None
+        elif run.outcome == ExportRun.Outcome.QUEUED:
+            reason = ABANDONED_QUEUED if now - run.created_at > ExportRun.QUEUED_EXPIRY else None
+        else:
+            continue
+        if reason is None:
+            continue
+        ExportRun.objects.filter(pk=run.pk, outcome=run.outcome).update(
+            outcome=ExportRun.Outcome.FAILED,
+            error=reason,
+            started_at=Coalesce(F("started_at"), F("created_at")),
+            finished_at=now,
+        )
+        run.refresh_from_db(fields=["outcome", "error", "started_at", "finished_at"])
+
+
+def feed_health(
+    definition: FeedDefinition,
+    *,
+    runs: list[ExportRun],
+    now: datetime | None = None,
+    status_payload: dict[str, Any] | None = None,
+) -> Health:
+    """Look at one feed: close abandoned runs, count what waits, read the local metrics,
+    judge. ``runs`` are its newest runs (``recent_runs``), newest first."""
+    now = now or timezone.now()
+    close_abandoned(runs, now)
+    try:
+        behind = rows_behind(definition, runs)
+    except ImproperlyConfigured as exc:
+        behind = Behind(note=str(exc))
+    local = None
+    if isinstance(definition, SnapshotFeed) and definition.local_metrics is not None:
+        local = definition.local_metrics()
+    return judge(
+        definition,
+        runs=runs,
+        now=now,
+        status_payload=status_payload,
+        behind=behind,
+        local_metrics=local,
+    )
+
+
+def read_status(definition: FeedDefinition) -> dict[str, Any] | None:
+    """The feed's status payload for a look outside a page (monitor, run end), or None."""
+    from exports.status import StatusUnavailable, status_read
+
+    try:
+        location = definition.config.status_location
+    except ImproperlyConfigured:
+        return None
+    if not location:
+        return None
+    try:
+        return status_read(location, timeout=settings.EXPORT_CARD_STATUS_TIMEOUT_SECONDS)
+    except (StatusUnavailable, OSError, ValueError) as exc:
+        logger.info("status of %s unreadable for its health: %s", definition.name, exc)
+        return None
+
+
+# -- recording flips and alerting --------------------------------------------------------------
+def alert_class(state: str) -> str:
+    """What an alert speaks for: each bad state itself, every other settled state "ok"
+    (``late`` included: like a check in its grace period, it warns on the card only)."""
+    return state if state in BAD_STATES else "ok"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    flip: FeedFlip | None  # None: nothing changed, or another process recorded it first
+    alert: bool  # this process won the flip and should send its alert
+
+
+def feed_states(feeds: list[str]) -> dict[str, FeedState]:
+    """The FeedState row of each feed, created on first use (badge key included)."""
+    states = {state.feed: state for state in FeedState.objects.filter(feed__in=feeds)}
+    missing = [feed for feed in feeds if feed not in states]
+    if missing:
+        FeedState.objects.bulk_create(
+            [FeedState(feed=feed) for feed in missing], ignore_conflicts=True
+        )
+        states.update({s.feed: s for s in FeedState.objects.filter(feed__in=missing)})
+    return states
+
+
+def health_record(health: Health, *, now: datetime | None = None) -> Recorded:
+    """Record a change of the feed's settled state, once, whoever else looks at the same time.
+
+    The UPDATE names the state and alert class it read (``WHERE state = old AND alerted =
+    old``): of two monitors that read the same row, one updates it and the other's UPDATE
+    matches nothing, so only the first records the flip and sends its alert.
+    """
+    now = now or timezone.now()
+    current = feed_states([health.feed])[health.feed]
+    new_state = health.settled.state
+    new_alerted = alert_class(new_state)
+    if new_state == current.state and new_alerted == current.alerted:
+        FeedState.objects.filter(feed=health.feed).update(checked_at=now)
+        return Recorded(flip=None, alert=False)
+    with transaction.atomic():
+        won = FeedState.objects.filter(
+            feed=health.feed, state=current.state, alerted=current.alerted
+        ).update(
+            state=new_state,
+            since=health.settled.since or now,
+            reason=health.settled.reason,
+            alerted=new_alerted,
+            checked_at=now,
+        )
+        if not won:
+            return Recorded(flip=None, alert=False)
+        flip = None
+        if new_state != current.state:
+            flip = FeedFlip.objects.create(
+                feed=health.feed,
+                from_state=current.state,
+                to_state=new_state,
+                at=now,
+                reason=health.settled.reason,
+            )
+    return Recorded(flip=flip, alert=new_alerted != current.alerted)
+
+
+def card_url(feed: str) -> str:
+    from django.urls import reverse
+
+    return f"{settings.SITE_URL}{reverse('reports')}#card-{feed}"
+
+
+def alert_text(definition: FeedDefinition, health: Health, *, previous: str) -> str:
+    title = definition.card.title if definition.card else definition.label
+    settled = health.settled
+    if settled.state in BAD_STATES:
+        lines = [
+            f":rotating_light: {title}: {settled.state} since {format_moment(settled.since)}",
+            f"Why: {settled.reason}",
+        ]
+        if health.last_error:
+            lines.append(f"Last error: {health.last_error[:500]}")
+    else:
+        lines = [f":white_check_mark: {title} recovered: {settled.state} (was {previous})"]
+        lines.append(f"Why: {settled.reason}")
+    if health.behind.count is not None:
+        lines.append(f"Behind: {health.behind.text} {definition.unit}")
+    lines.append(f"Card: {card_url(definition.name)}")
+    return "\n".join(lines)
+
+
+def alert_webhook() -> tuple[str, str]:
+    """The webhook of flip alerts and the name of the variable it came from."""
+    if settings.EXPORT_ALERT_WEBHOOK_URL:
+        return settings.EXPORT_ALERT_WEBHOOK_URL, "EXPORT_ALERT_WEBHOOK_URL"
+    return settings.MONITOR_ALERT_WEBHOOK_URL, "MONITOR_ALERT_WEBHOOK_URL"
+
+
+@dataclass(frozen=True)
+class Check:
+    health: Health
+    flip: FeedFlip | None
+    alert: SlackOutcome | None
+
+
+def health_check(
+    definition: FeedDefinition,
+    *,
+    runs: list[ExportRun] | None = None,
+    now: datetime | None = None,
+    status_payload: dict[str, Any] | None = None,
+    read_status_payload: bool = True,
+) -> Check:
+    """Look at the feed, record a flip and send its alert: ``monitor_exports`` and the end of
+    every run call this. Slack is told after the flip is committed: a Slack that times out
+    after posting is never posted to again for the same flip (at most once)."""
+    now = now or timezone.now()
+    if runs is None:
+        runs = recent_runs([definition.name])[definition.name]
+    if status_payload is None and read_status_payload:
+        status_payload = read_status(definition)
+    health = feed_health(definition, runs=runs, now=now, status_payload=status_payload)
+    previous = (
+        FeedState.objects.filter(feed=definition.name).values_list("state", flat=True).first()
+    )
+    recorded = health_record(health, now=now)
+    outcome = None
+    if recorded.alert:
+        url, name = alert_webhook()
+        text = alert_text(definition, health, previous=previous or S.NEVER)
+        if url:
+            outcome = slack_post(
+                webhook_url=url, text=text, timeout=settings.MONITOR_ALERT_TIMEOUT_SECONDS
+            )
+            if outcome.delivered:
+                outcome = SlackOutcome(delivered=True, detail=f"alert sent to {name}")
+        else:
+            outcome = SlackOutcome(
+                delivered=False,
+                detail="EXPORT_ALERT_WEBHOOK_URL and MONITOR_ALERT_WEBHOOK_URL are not set: no alert sent",
+            )
+        if recorded.flip is not None:
+            FeedFlip.objects.filter(pk=recorded.flip.pk).update(alert=outcome.detail)
+    return Check(health=health, flip=recorded.flip, alert=outcome)
+
+
+def recent_flips(feeds: list[str], per_feed: int = 5) -> dict[str, list[FeedFlip]]:
+    """The newest flips of each feed, in one query."""
+    ranked = (
+        FeedFlip.objects.filter(feed__in=feeds)
+        .annotate(
+            rank=Window(
+                RowNumber(), partition_by=[F("feed")], order_by=[F("at").desc(), F("id").desc()]
+            )
+        )
+        .filter(rank__lte=per_feed)
+        .order_by("-at", "-id")
+    )
+    flips: dict[str, list[FeedFlip]] = {feed: [] for feed in feeds}
+    for flip in ranked:
+        flips[flip.feed].append(flip)
+    return flips
+
+
+def badge_key_rotate(*, feed: str) -> str:
+    """Give the feed a new unguessable badge key; the old one stops working at once."""
+    from exports.models import new_badge_key
+
+    feed_states([feed])
+    key = new_badge_key()
+    FeedState.objects.filter(feed=feed).update(badge_key=key)
+    return key

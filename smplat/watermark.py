@@ -7,9 +7,9 @@ skipped for good. A fixed delay ("read up to now minus 5 s") only guesses how lo
 keep transactions open.
 
 The watermark asks PostgreSQL instead. The timestamps that order the exported rows are
-assigned by the database inside the writing transaction (``database_now()``: the
-transaction's start, ``now()``), so no open transaction can still write a row timestamped
-before its own ``xact_start``. Reading strictly below
+assigned by the database inside the writing transaction (``database_now()``: its
+``statement_timestamp()``, never before the transaction's start), so no open transaction can
+still write a row timestamped before its own ``xact_start``. Reading strictly below
 
     the oldest ``xact_start`` of the other client sessions of this database (now, if none)
 
@@ -122,9 +122,11 @@ def committed_before() -> datetime:
 
 
 def database_now() -> datetime:
-    """The database's ``now()``: the start of the current transaction. Writers of exported
-    rows timestamp them with it inside the writing transaction (see the module docstring)."""
+    """The database's clock at this statement (``statement_timestamp()``: never before the
+    transaction's start, and later for each statement of a long transaction). Writers of
+    exported rows timestamp them with it inside the writing transaction (see the module
+    docstring)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT now()")
+        cursor.execute("SELECT statement_timestamp()")
         (now,) = cursor.fetchone()
     return now

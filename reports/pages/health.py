@@ -30,6 +30,7 @@ from exports.health import Health, feed_health, feed_states, recent_flips, statu
 from exports.models import CursorChange, ExportRun, FeedFlip, FeedState
 from exports.status import StatusUnavailable, status_read, workflow_url
 from exports.trigger import run_now_blocked
+from smplat.redact import redact_url
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +114,16 @@ class FeedCard:
     @property
     def last_sync(self) -> datetime | None:
         return self.health.last_sync
+
+    @property
+    def status_source(self) -> str:
+        """Where the status payload is read from, fit for a page: an s3:// object or a local
+        path as configured, an http(s) URL by scheme and host only (a query can be a
+        signature)."""
+        location = self.definition.config.status_location
+        if location.startswith(("http://", "https://")):
+            return redact_url(location)
+        return location
 
     @property
     def rows(self) -> int | None:

@@ -461,3 +461,23 @@ def test_every_admin_page_names_the_site_icon(client, alice):
     icon = client.get("/static/reports/favicon.svg")
     assert icon.status_code == 200
     assert b"<svg" in b"".join(icon.streaming_content)
+
+
+def test_a_card_says_where_its_status_figures_come_from_and_when_they_were_written(
+    client, alice, settings, tmp_path
+):
+    """ "Figures from the export's status payload" said little: the card names the source
+    (an http one by scheme and host only, its query can be a signature) and the time."""
+    import json
+
+    status = tmp_path / "status.json"
+    status.write_text(json.dumps({"cursor": None, "rows": 7, "updatedAt": "2026-11-30T10:15:00Z"}))
+    settings.GUARDRAIL_EXPORT_STATUS_URL = str(status)
+    client.force_login(alice)
+
+    page = client.get("/admin/reports/").content.decode()
+    card = page[page.index('id="card-guardrail_followups"') :]
+    card = card[: card.index("</article>")]
+    assert f"Read from <code>{status}</code>" in card
+    assert "written by the exporter at" in card and "2026-11-30 10:15 UTC" in card
+    assert "Last export" in card and "7 rows" in card

@@ -1,3 +1,6 @@
+"""The export engine's app: fills the feed registry from every app's feeds.py and checks each
+feed's settings at start-up."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,6 @@
+"""The export engine's tables: the run history (ExportRun), webhook delivery attempts, cursor
+changes, and each feed's health state and flips."""
+
 from datetime import timedelta
 
 from django.conf import settings

@@ -1,3 +1,5 @@
+"""The progress line an exporter draws on a terminal (rows, rows/s), and nothing elsewhere."""
+
 from __future__ import annotations
 
 import sys

@@ -1,3 +1,5 @@
+"""The admin of the follow-up data: guardrail follow-ups and provider automation runs."""
+
 from django.contrib import admin
 
 from reports import models

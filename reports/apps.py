@@ -1,3 +1,5 @@
+"""The follow-up data's app (its operator pages are reports/pages/)."""
+
 from django.apps import AppConfig
 
 

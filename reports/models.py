@@ -1,3 +1,5 @@
+"""The follow-up data: guardrail follow-ups operators record and provider automation runs."""
+
 import uuid
 
 from django.core.validators import URLValidator

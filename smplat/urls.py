@@ -1,3 +1,6 @@
+"""The site's URLs: the admin and its operator pages, the APIs, probes, badges, metrics and the
+schema."""
+
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import JsonResponse

@@ -1,3 +1,5 @@
+"""The admin of telemetry: read-only lists of what clients sent in."""
+
 from django.contrib import admin
 
 from telemetry import models

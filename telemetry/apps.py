@@ -1,3 +1,5 @@
+"""The telemetry app: what the storefront and admin tools send in."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,6 @@
+"""What every cursor store shares: the checkpoint a run saves after each accepted batch, and the
+store protocol."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

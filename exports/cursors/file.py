@@ -1,3 +1,6 @@
+"""The file cursor store: the checkpoint replaced atomically (temp file, fsync, rename) after each
+accepted batch."""
+
 from __future__ import annotations
 
 import json

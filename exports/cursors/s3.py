@@ -1,3 +1,5 @@
+"""The S3 cursor store: the checkpoint as one S3 object, one PUT per accepted batch."""
+
 from __future__ import annotations
 
 import json

@@ -1,3 +1,6 @@
+"""The protocol every sink follows: send returns only once a batch is accepted, so the engine
+checkpoints right after."""
+
 from __future__ import annotations
 
 from typing import Protocol

@@ -1,3 +1,6 @@
+"""The file sink: NDJSON (or CSV) appended and fsynced per batch, a torn last line repaired on
+open."""
+
 from __future__ import annotations
 
 import os

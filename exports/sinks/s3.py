@@ -1,3 +1,6 @@
+"""The S3 sink: one NDJSON object per batch, named after the batch so a re-sent batch overwrites
+its own object."""
+
 from __future__ import annotations
 
 import re

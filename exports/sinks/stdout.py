@@ -1,3 +1,5 @@
+"""The stdout sink: NDJSON (or CSV) on standard output, jq friendly."""
+
 from __future__ import annotations
 
 import sys

@@ -1,3 +1,6 @@
+"""Request body parsers of the API: JSON, forms and multipart, each capped at API_MAX_BODY_BYTES
+(413 past it)."""
+
 import json
 import re
 

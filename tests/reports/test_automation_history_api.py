@@ -1,3 +1,5 @@
+"""The provider automation history API and its guardrail workflow summary."""
+
 from datetime import UTC, datetime, timedelta
 
 import pytest

@@ -1,3 +1,5 @@
+"""seed_dashboard: idempotent demo data that agrees with itself (history, cursors, sinks)."""
+
 from collections import Counter
 from datetime import UTC, datetime
 

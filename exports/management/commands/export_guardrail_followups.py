@@ -1,3 +1,5 @@
+"""`export_guardrail_followups`: the follow-up feed's exporter (SPEC §4)."""
+
 from exports.management.commands._base import ExportCommand
 from exports.models import Feed
 

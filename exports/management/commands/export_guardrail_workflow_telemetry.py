@@ -1,3 +1,5 @@
+"""`export_guardrail_workflow_telemetry`: the guardrail workflow window's snapshot to S3 (SPEC §4)."""
+
 from exports.management.commands._base import SnapshotCommand
 from exports.models import Feed
 

@@ -1,3 +1,5 @@
+"""`export_offer_events`: checkout offer events as NDJSON or CSV (SPEC §4)."""
+
 from exports.management.commands._base import ExportCommand, non_negative_int
 from exports.models import Feed
 

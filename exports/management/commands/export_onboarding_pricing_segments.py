@@ -1,3 +1,5 @@
+"""`export_onboarding_pricing_segments`: the experiment segment feed's exporter (SPEC §4)."""
+
 from exports.management.commands._base import ExportCommand
 from exports.models import Feed
 

@@ -1,3 +1,6 @@
+"""`export_onboarding_pricing_segments_via_api`: the same segments walked over the reporting API
+(SPEC §4)."""
+
 from exports.management.commands._base import ExportCommand
 from exports.models import Feed
 

@@ -1,3 +1,5 @@
+"""`create_demo_staff`: the demo's staff login (make run), or a staff user with a given password."""
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError

@@ -1,3 +1,5 @@
+"""`seed_dashboard`: every app's demo data (smplat/seed.py), idempotent."""
+
 from django.core.management.base import BaseCommand
 
 from smplat.seed import seed_dashboard

@@ -1,3 +1,5 @@
+"""`monitor_gdpr_audit`: the GDPR audit log's freshness monitor (one Slack alert per failing run)."""
+
 from telemetry.management.commands._monitor import MonitorCommand
 from telemetry.monitors import gdpr_audit_monitor_run
 

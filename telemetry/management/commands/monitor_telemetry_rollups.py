@@ -1,3 +1,6 @@
+"""`monitor_telemetry_rollups`: the chat rollups' freshness monitor (one Slack alert per failing
+run)."""
+
 from telemetry.management.commands._monitor import MonitorCommand
 from telemetry.monitors import telemetry_rollups_monitor_run
 

@@ -1,3 +1,5 @@
+"""`refresh_telemetry_rollups`: recompute the chat telemetry rollups of the buckets that changed."""
+
 from django.core.management.base import BaseCommand
 
 from telemetry.rollups import rollups_refresh

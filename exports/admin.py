@@ -7,6 +7,7 @@ from django.utils.text import Truncator
 
 from exports import models
 from smplat.humanize import seconds, utc
+from smplat.readonly_admin import ReadOnlyAdmin
 
 OUTCOME_COLOURS = {
     "succeeded": "#2e9a5b",
@@ -19,7 +20,7 @@ OUTCOME_COLOURS = {
 
 
 @admin.register(models.ExportRun)
-class ExportRunAdmin(admin.ModelAdmin):
+class ExportRunAdmin(ReadOnlyAdmin):
     """Run history is written by the exporters; operators read it here. The list fits 1440 px:
     long values (cursors, errors) are cut with the whole text in their tooltip, and every
     time is UTC, said so."""
@@ -106,31 +107,13 @@ class ExportRunAdmin(admin.ModelAdmin):
     def error_short(self, obj):
         return _cut(obj.error, 40)
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(models.CursorChange)
-class CursorChangeAdmin(admin.ModelAdmin):
+class CursorChangeAdmin(ReadOnlyAdmin):
     """Cursors moved by hand (the card's rewind, ``export_cursor``): an audit, read only."""
 
     list_display = ["changed_at", "feed", "actor", "via", "cursor_from", "cursor_to", "reason"]
     list_filter = ["feed", "via"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 def _cut(text: str | None, length: int):

@@ -2,23 +2,8 @@
 
 from django.contrib import admin
 
+from smplat.readonly_admin import ReadOnlyAdmin
 from telemetry import models
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Telemetry is what clients sent: operators read it, nobody edits it by hand."""
-
-    show_full_result_count = False  # COUNT(*) over a large table on every page is not free
-    list_per_page = 50
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(models.QuickOrderEvent)

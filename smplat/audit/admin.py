@@ -3,22 +3,14 @@
 from django.contrib import admin
 
 from smplat.audit.models import AuditEntry
+from smplat.readonly_admin import ReadOnlyAdmin
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "actor", "action", "target", "address"]
     list_filter = ["action"]
     search_fields = ["actor", "target"]
     date_hierarchy = "created_at"
     show_full_result_count = False
     readonly_fields = [f.name for f in AuditEntry._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

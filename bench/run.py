@@ -645,6 +645,7 @@ def measure_capture_under_export(
 
     expected = GuardrailFollowUp.objects.count()
     stop_file = workdir / "capture-load.stop"
+    stop_file.unlink(missing_ok=True)
     idle: list[tuple[float, float]] = []
     busy: list[tuple[float, float]] = []
     exports = 0

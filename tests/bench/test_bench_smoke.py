@@ -23,6 +23,8 @@ MEASUREMENTS = {
     "api_pages",
     "operator_pages",
     "capture",
+    "export_json_build_object",
+    "capture_under_export",
 }
 
 
@@ -50,6 +52,10 @@ def test_the_bench_runs_at_a_tiny_scale_and_reports_every_measurement(tmp_path):
         "1",
         "--clients",
         "2",
+        "--export-clients",
+        "2",
+        "--export-capture-seconds",
+        "0.5",
         "--workers",
         "1",
     ]
@@ -69,3 +75,12 @@ def test_the_bench_runs_at_a_tiny_scale_and_reports_every_measurement(tmp_path):
     assert results["measurements"]["capture"]["window_exact"] is True
     assert "1. NDJSON export" in result.stdout
     assert "6. capture" in result.stdout
+    # The json_build_object ceiling read the same rows (the bench checks and raises if not),
+    # and capture latency was sampled both idle and while the exporter ran.
+    assert results["measurements"]["export_json_build_object"]["rows"] == 400
+    under_export = results["measurements"]["capture_under_export"]
+    assert under_export["exports"] >= 1
+    assert under_export["idle"]["requests"] > 0
+    assert under_export["during_export"]["requests"] > 0
+    assert "7. NDJSON export" in result.stdout
+    assert "8. capture p99" in result.stdout

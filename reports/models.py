@@ -33,6 +33,7 @@ class GuardrailFollowUp(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = "guardrail follow-up"
         # Sort by created_at, then id: ids are random UUIDs, only the pair is a total order.
         ordering = ["created_at", "id"]
         constraints = [

@@ -9,7 +9,7 @@ from reports.management.commands.create_demo_staff import DEMO_PASSWORD, DEMO_US
 
 # The published key of the demo (the Makefile's default of CHECKOUT_API_KEY): the only key
 # this command prints. A key someone set is a secret and stays off the terminal.
-DEMO_API_KEY = "smplat-demo-api-key"  # noqa: S105 - a published demo key
+DEMO_API_KEY = "smplat-demo-api-key"
 
 # The runserver that would run otherwise (WhiteNoise's, which leaves static files to its
 # middleware), whichever app provides it.
@@ -44,8 +44,9 @@ class Command(_Runserver):
 
     def on_bind(self, server_port):
         super().on_bind(server_port)
-        host = (
-            f"[{self.addr}]" if self._raw_ipv6 else ("0.0.0.0" if self.addr == "0" else self.addr)
-        )  # noqa: S104
+        # Where a browser goes: "0" (all interfaces) is reached as 127.0.0.1.
+        host = f"[{self.addr}]" if self._raw_ipv6 else self.addr
+        if host in {"0", "0.0.0.0"}:  # noqa: S104 - names the address, binds nothing
+            host = "127.0.0.1"
         for line in demo_welcome(f"{self.protocol}://{host}:{server_port}/"):
             self.stdout.write(self.style.SUCCESS(line) if line.startswith("  ") else line)

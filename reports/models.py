@@ -2,7 +2,9 @@ import uuid
 
 from django.core.validators import URLValidator
 from django.db import models
+from django.contrib.postgres.indexes import OpClass
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 LINK_VALIDATOR = URLValidator(schemes=["http", "https"])
@@ -49,6 +51,17 @@ class GuardrailFollowUp(models.Model):
             models.Index(fields=["created_at", "id"], name="followup_keyset_idx"),
             models.Index(
                 fields=["provider_id", "created_at", "id"], name="followup_provider_keyset_idx"
+            ),
+            # The operator pages' provider search: a case-insensitive prefix of the id or the
+            # name (reports.selectors.follow_ups_matching); text_pattern_ops serves LIKE
+            # 'prefix%' whatever the database's collation.
+            models.Index(
+                OpClass(Lower("provider_id"), name="text_pattern_ops"),
+                name="followup_provider_id_idx",
+            ),
+            models.Index(
+                OpClass(Lower("provider_name"), name="text_pattern_ops"),
+                name="followup_provider_name_idx",
             ),
         ]
 

@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # OpClass in index expressions (reports: the provider search indexes).
+    "django.contrib.postgres",
     "rest_framework",
     "django_tasks",
     "django_tasks_db",

@@ -1,8 +1,8 @@
 import uuid
 
+from django.contrib.postgres.indexes import OpClass
 from django.core.validators import URLValidator
 from django.db import models
-from django.contrib.postgres.indexes import OpClass
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone

@@ -41,7 +41,8 @@ DEMO_ENV := DEBUG=$${DEBUG:-true} \
 	ONBOARDING_EXPORT_SINK=$${ONBOARDING_EXPORT_SINK:-file} \
 	ONBOARDING_EXPORT_FILE_PATH=$${ONBOARDING_EXPORT_FILE_PATH:-$(DEMO_EXPORTS)/onboarding-segments.ndjson} \
 	ONBOARDING_EXPORT_CURSOR_PATH=$${ONBOARDING_EXPORT_CURSOR_PATH:-$(DEMO_EXPORTS)/onboarding_export_cursor.json} \
-	ONBOARDING_EXPORT_STATUS_S3_URI=$${ONBOARDING_EXPORT_STATUS_S3_URI:-$(DEMO_EXPORTS)/onboarding-export-status.json}
+	ONBOARDING_EXPORT_STATUS_S3_URI=$${ONBOARDING_EXPORT_STATUS_S3_URI:-$(DEMO_EXPORTS)/onboarding-export-status.json} \
+	QUICK_ORDER_EXPORT_STATUS_URL=$${QUICK_ORDER_EXPORT_STATUS_URL:-$(DEMO_EXPORTS)/quick-order-export-status.json}
 
 ## Install, migrate, load demo data, create the demo staff user, start the task worker and
 ## serve on $(HOST):$(PORT).

@@ -583,3 +583,25 @@ def test_every_admin_page_names_the_site_icon(client, alice):
     icon = client.get("/static/reports/favicon.svg")
     assert icon.status_code == 200
     assert b"<svg" in b"".join(icon.streaming_content)
+
+
+def test_the_demo_status_payload_drifts_on_aborts_only(client, alice, settings, tmp_path):
+    """`make run` points QUICK_ORDER_EXPORT_STATUS_URL at the demo's status file: the
+    comparison has exported values, and one metric (aborts) is flagged."""
+    import json
+
+    status = tmp_path / "quick-order-export-status.json"
+    settings.QUICK_ORDER_EXPORT_STATUS_URL = str(status)
+    call_command("seed_dashboard", verbosity=0)
+    payload = json.loads(status.read_text())
+    assert payload["events"] > 4000 and payload["downloadUrl"] is None
+    client.force_login(alice)
+    html = client.get(URL).content.decode()
+    flagged = {
+        key
+        for key in ("startCount", "abortCount", "completeCount", "completionRate")
+        if 'class="drifted"' in html.split(f'data-comparison="{key}"')[0].rsplit("<tr", 1)[1]
+    }
+    assert flagged == {"abortCount"}
+    row = html[html.index('data-comparison="startCount"') :].split("</tr>")[0]
+    assert "&ndash;" not in row  # exported and local both shown

@@ -17,9 +17,8 @@ from exports.status import status_write
 from smplat.cursors import format_timestamp
 from smplat.demo import PROVIDERS, Rng, SeedReport, demo_id, insert_new
 from telemetry import services as telemetry_services
-from telemetry.metrics import QuickOrderMetrics
-from telemetry.selectors import quick_order_export
 from telemetry.checklist import ONBOARDING_CHECKLIST
+from telemetry.metrics import QuickOrderMetrics
 from telemetry.models import (
     GUARDRAIL_WORKFLOW_WINDOW,
     QUICK_ORDER_WINDOW,
@@ -32,6 +31,7 @@ from telemetry.models import (
     QuickOrderEvent,
 )
 from telemetry.rollups import rollups_refresh
+from telemetry.selectors import quick_order_export
 
 QUICK_ORDER_PRODUCTS = [
     ("ig-followers-1k", "Instagram Followers – 1,000", "instagram"),

@@ -355,8 +355,15 @@ def test_the_provider_filter_finds_names_and_ids_in_any_case(client, alice, type
 
 
 def test_the_provider_suggestions_offer_names_with_their_ids(client, alice):
-    GuardrailFollowUpFactory(provider_id="prov-socialforge", provider_name="Social Forge (old)")
-    GuardrailFollowUpFactory(provider_id="prov-socialforge", provider_name="SocialForge")
+    earlier = timezone.now() - timedelta(days=2)
+    GuardrailFollowUpFactory(
+        provider_id="prov-socialforge", provider_name="Social Forge (old)", created_at=earlier
+    )
+    GuardrailFollowUpFactory(
+        provider_id="prov-socialforge",
+        provider_name="SocialForge",
+        created_at=earlier + timedelta(days=1),
+    )
     client.force_login(alice)
     html = client.get(URL).content.decode()
     datalist = html[html.index('<datalist id="providers">') :].split("</datalist>")[0]

@@ -184,6 +184,7 @@ def test_every_response_of_every_route_validates_against_the_served_schema(
         operator.get(RUN_NOW),
         operator.get("/api/reporting/quick-order-export"),
         operator.get("/api/reporting/guardrail-workflow-export"),
+        operator.get("/api/reporting/onboarding-segments/export"),
         post_json(operator, RUN_NOW, None, **csrf),
         Client().get("/api/reporting/quick-order-export"),
     ]

@@ -41,7 +41,8 @@ DEMO_ENV := DEBUG=$${DEBUG:-true} \
 	ONBOARDING_EXPORT_SINK=$${ONBOARDING_EXPORT_SINK:-file} \
 	ONBOARDING_EXPORT_FILE_PATH=$${ONBOARDING_EXPORT_FILE_PATH:-$(DEMO_EXPORTS)/onboarding-segments.ndjson} \
 	ONBOARDING_EXPORT_CURSOR_PATH=$${ONBOARDING_EXPORT_CURSOR_PATH:-$(DEMO_EXPORTS)/onboarding_export_cursor.json} \
-	ONBOARDING_EXPORT_STATUS_S3_URI=$${ONBOARDING_EXPORT_STATUS_S3_URI:-$(DEMO_EXPORTS)/onboarding-export-status.json}
+	ONBOARDING_EXPORT_STATUS_S3_URI=$${ONBOARDING_EXPORT_STATUS_S3_URI:-$(DEMO_EXPORTS)/onboarding-export-status.json} \
+	QUICK_ORDER_EXPORT_STATUS_URL=$${QUICK_ORDER_EXPORT_STATUS_URL:-$(DEMO_EXPORTS)/quick-order-export-status.json}
 
 ## Install, migrate, load demo data, create the demo staff user, start the task worker and
 ## serve on $(HOST):$(PORT).
@@ -50,12 +51,14 @@ run: install
 	mkdir -p $(DEMO_EXPORTS)
 	$(DEMO_ENV) $(BIN)/python manage.py seed_dashboard
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py create_demo_staff --url http://$(HOST):$(PORT)/admin/
-	@echo "Starting the task worker (runs 'Run export now') and the site on http://$(HOST):$(PORT)/admin/"
-	@echo "API key of the demo: $${CHECKOUT_API_KEY:-smplat-demo-api-key} (curl -H 'Authorization: Bearer ...')"
+	@echo "Starting the task worker (runs 'Run export now') and the site on http://$(HOST):$(PORT)/"
 	mkdir -p $(DEMO_EXPORTS)
-	@$(DEMO_ENV) $(BIN)/python manage.py db_worker & worker=$$!; \
+	@# The worker does not reload on code changes (only the web server does): one "Watching
+	@# for file changes" line, and a run in flight is never cut short. runserver_demo ends the
+	@# server's banner with the login and the API key, so they stay on screen.
+	@$(DEMO_ENV) $(BIN)/python manage.py db_worker --no-reload & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(DEMO_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(DEMO_ENV) $(BIN)/python manage.py runserver_demo $(HOST):$(PORT)
 
 ## Install what the tests need, lint, check migrations and run the whole suite.
 test: install

@@ -2,9 +2,11 @@
 
 import uuid
 
+from django.contrib.postgres.indexes import OpClass
 from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 LINK_VALIDATOR = URLValidator(schemes=["http", "https"])
@@ -35,6 +37,7 @@ class GuardrailFollowUp(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = "guardrail follow-up"
         # Sort by created_at, then id: ids are random UUIDs, only the pair is a total order.
         ordering = ["created_at", "id"]
         constraints = [
@@ -50,6 +53,17 @@ class GuardrailFollowUp(models.Model):
             models.Index(fields=["created_at", "id"], name="followup_keyset_idx"),
             models.Index(
                 fields=["provider_id", "created_at", "id"], name="followup_provider_keyset_idx"
+            ),
+            # The operator pages' provider search: a case-insensitive prefix of the id or the
+            # name (reports.selectors.follow_ups_matching); text_pattern_ops serves LIKE
+            # 'prefix%' whatever the database's collation.
+            models.Index(
+                OpClass(Lower("provider_id"), name="text_pattern_ops"),
+                name="followup_provider_id_idx",
+            ),
+            models.Index(
+                OpClass(Lower("provider_name"), name="text_pattern_ops"),
+                name="followup_provider_name_idx",
             ),
         ]
 

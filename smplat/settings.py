@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # OpClass in index expressions (reports: the provider search indexes).
+    "django.contrib.postgres",
     "rest_framework",
     "django_tasks",
     "django_tasks_db",
@@ -144,6 +146,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# Dates on admin pages as on the operator pages: ISO, in UTC, the zone said (smplat/formats).
+FORMAT_MODULE_PATH = ["smplat.formats"]
 USE_I18N = True
 USE_TZ = True
 
@@ -238,7 +242,24 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "smplat reports API",
-    "DESCRIPTION": "Reporting, telemetry capture and export routes of smplat reports.",
+    "DESCRIPTION": (
+        "Reporting, telemetry capture and export routes of smplat reports, grouped by area."
+        " Staff: [back to the admin](/admin/) and its operator pages."
+    ),
+    # Tags by area (the path's first part after /api/ and /api/v1/), not one "v1" tag;
+    # the staff-session routes of the operator pages get their own (smplat/api/schema.py).
+    "SCHEMA_PATH_PREFIX": r"/api(/v[0-9]+)?",
+    "TAGS": [
+        {"name": "reporting", "description": "Guardrail follow-ups and experiment events."},
+        {"name": "analytics", "description": "Checkout offer and onboarding events (ingest)."},
+        {"name": "orders", "description": "An order's onboarding journey."},
+        {"name": "fulfillment", "description": "Provider automation runs."},
+        {"name": "telemetry", "description": "Quick-order and workflow capture, NDJSON exports."},
+        {
+            "name": "operator pages",
+            "description": "Staff session only: the downloads and run-now of /admin/reports/.",
+        },
+    ],
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
@@ -274,6 +295,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's own console handler as well as the root's printed every django.* line
+        # twice ("Watching for file changes with StatReloader"): the root's handler only.
+        "django": {"handlers": [], "level": "INFO"},
         "django.db.backends": {"level": "WARNING"},
         "botocore": {"level": "WARNING"},
         # urllib3's retry warnings print the URL's path: a webhook's secret.

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import JsonResponse
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from smplat.api.exceptions import error_body
@@ -28,6 +29,9 @@ def healthz(request):
 
 
 urlpatterns = [
+    # The site has no public pages: a browser at / goes to the admin, which lists the
+    # operator pages and the API docs (an API client never asks for /).
+    path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
     # Operator pages inside the admin come before the admin's own catch-all routes.
     path("admin/", include("reports.pages.urls")),
     path("admin/", admin.site.urls),

@@ -67,6 +67,7 @@ class QuickOrderEvent(models.Model):
     objects = WindowQuerySet.as_manager()
 
     class Meta:
+        verbose_name = "quick-order event"
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(

@@ -333,16 +333,6 @@ def experiment_segment_summary(*, filters: SegmentFilters) -> list[dict]:
     return summary
 
 
-def experiment_segments_recent(*, filters: SegmentFilters, limit: int = 50) -> list[dict]:
-    """The newest ``limit`` filtered rows as ``values(*SEGMENT_COLUMNS)`` dicts (for tables).
-
-    Values stay Python types (datetimes, UUIDs) for templates; the API and the CSV format
-    them with ``segment_row`` and ``experiment_segments_csv``.
-    """
-    queryset = filters.apply(PricingExperimentSegment.objects.all())
-    return list(queryset.order_by("-recorded_at", "-id").values(*SEGMENT_COLUMNS)[:limit])
-
-
 def quick_order_funnel() -> dict:
     """The funnel of the local quick-order window, in the exported status payload's terms.
 

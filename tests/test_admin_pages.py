@@ -98,3 +98,27 @@ def test_the_guardrail_follow_up_filter_of_the_issue_is_refused(client, alice, s
     assert client.get("/admin/onboarding/", {"slug": "\x00"}).status_code == 400
     # A clean filter on the same list still works.
     assert client.get("/admin/reports/guardrailfollowup/?provider_id__exact=p1").status_code == 200
+
+
+def test_the_admin_index_names_things_in_the_sites_wording(client, alice):
+    client.force_login(alice)
+    page = client.get("/admin/").content.decode()
+    for name in ("Guardrail follow-ups", "Quick-order events", "Background tasks", "Task results"):
+        assert f">{name}<" in page, name
+    for old in ("Guardrail follow ups", "Task Results", "Tasks Database Backend"):
+        assert old not in page, old
+    assert ">API docs</a>" in page
+
+
+def test_admin_lists_show_times_in_utc_with_the_zone(client, alice):
+    from datetime import UTC, datetime
+
+    from telemetry.models import OnboardingJourney
+
+    journey = OnboardingJourney.objects.create(order_id="6f0c4a4e-7d4b-4a8e-9a57-0e6f5f1c2b11")
+    OnboardingJourney.objects.filter(pk=journey.pk).update(
+        created_at=datetime(2026, 11, 29, 5, 21, 18, tzinfo=UTC)
+    )
+    client.force_login(alice)
+    page = client.get("/admin/telemetry/onboardingjourney/").content.decode()
+    assert "2026-11-29 05:21:18 UTC" in page

@@ -12,7 +12,14 @@ OPERATOR_PAGES = [
     ("reports", "Export health & follow-ups", ("exports.view_exportrun",)),
     ("onboarding", "Onboarding & experiments", ("telemetry.view_onboardingjourney",)),
     ("dashboard:telemetry", "Chat telemetry & GDPR", ("telemetry.view_chattelemetryrollup",)),
+    ("api-docs", "API docs", ()),
 ]
+
+# Apps of libraries, named in the site's wording on the index and sidebar:
+# app label -> (app name, {model object name: plural name}).
+LIBRARY_APP_NAMES = {
+    "django_tasks_database": ("Background tasks", {"DBTaskResult": "Task results"}),
+}
 
 
 class OperationsAdminSite(admin.AdminSite):
@@ -44,6 +51,11 @@ class OperationsAdminSite(admin.AdminSite):
 
     def get_app_list(self, request, app_label=None):
         app_list = super().get_app_list(request, app_label)
+        for app in app_list:  # the task queue's library titles its names; ours are sentences
+            if app["app_label"] in LIBRARY_APP_NAMES:
+                app["name"], model_names = LIBRARY_APP_NAMES[app["app_label"]]
+                for model in app["models"]:
+                    model["name"] = model_names.get(model["object_name"], model["name"])
         if app_label is not None:
             return app_list
         pages = []

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_safe
 from exports.models import Feed
 from reports.pages import health
 from reports.pages.comparison import funnel_comparison
+from reports.pages.paging import newest_first_page
 from smplat.cursors import Cursor, InvalidCursor, keyset_page, parse_cursor
 from telemetry.models import (
     OnboardingJourney,
@@ -34,12 +35,12 @@ from telemetry.models import (
     OnboardingJourneyTask,
     PricingExperimentSegment,
 )
+from telemetry.rows import SEGMENT_COLUMNS
 from telemetry.selectors import (
     SegmentFilters,
     experiment_segment_choices,
     experiment_segment_summary,
     experiment_segments_csv,
-    experiment_segments_recent,
     quick_order_funnel,
 )
 
@@ -48,6 +49,8 @@ SEGMENT_PERMISSION = "telemetry.view_pricingexperimentsegment"
 FUNNEL_PERMISSION = "telemetry.view_quickorderevent"
 PAGE_PERMISSIONS = (JOURNEY_PERMISSION, SEGMENT_PERMISSION)
 
+# As the admin index and sidebar name the page (reports.pages.admin_site.OPERATOR_PAGES).
+PAGE_TITLE = "Onboarding & experiments"
 JOURNEYS_PER_PAGE = 20
 RECENT_SEGMENTS = 50
 CSV_FILENAME = "onboarding-experiment-segments.csv"
@@ -93,7 +96,26 @@ class SegmentFilterForm(forms.Form):
         required=False, label="To (UTC)", widget=forms.DateInput(attrs={"type": "date"})
     )
 
+    # ?rows_before= / ?rows_after=: the position of the newest-rows table (not filters).
+    rows_before = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+    rows_after = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+
     FIELDS = ("slug", "variant", "control", "date_from", "date_to")
+
+    def _rows_position(self, name: str) -> Cursor | None:
+        text = self.cleaned_data[name]
+        if not text:
+            return None
+        try:
+            return parse_cursor(text, id_kind=int)
+        except InvalidCursor as exc:
+            raise forms.ValidationError(f"Not a position in the rows: {exc}") from exc
+
+    def clean_rows_before(self) -> Cursor | None:
+        return self._rows_position("rows_before")
+
+    def clean_rows_after(self) -> Cursor | None:
+        return self._rows_position("rows_after")
 
     def __init__(self, data: QueryDict, *, known: dict[str, list[str]]) -> None:
         super().__init__(data, label_suffix="")
@@ -264,7 +286,14 @@ def _segments_context(form: SegmentFilterForm) -> dict:
         "valid": True,
         "summary": summary,
         "total": sum(experiment["rows"] for experiment in summary),
-        "recent": experiment_segments_recent(filters=filters, limit=RECENT_SEGMENTS),
+        "rows": newest_first_page(
+            filters.apply(PricingExperimentSegment.objects.all()),
+            before=form.cleaned_data["rows_before"],
+            after=form.cleaned_data["rows_after"],
+            limit=RECENT_SEGMENTS,
+            timestamp_field="recorded_at",
+            columns=SEGMENT_COLUMNS,
+        ),
         "recent_limit": RECENT_SEGMENTS,
         "csv_query": form.query_string(),
         "filtered": form.is_filtered(),
@@ -285,7 +314,7 @@ def onboarding_view(request: HttpRequest) -> HttpResponse:
         funnel = cards[1].health.local_metrics or quick_order_funnel()
     context = {
         **admin.site.each_context(request),
-        "title": "Onboarding",
+        "title": PAGE_TITLE,
         "journeys": _journeys_context(JourneyFilterForm(request.GET)),
         "segments": _segments_context(segment_form),
         "funnel": funnel,

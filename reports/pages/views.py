@@ -6,7 +6,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,6 +18,8 @@ from reports import selectors, services
 from reports.models import LINK_VALIDATOR, GuardrailFollowUp
 from reports.pages import health
 from reports.pages.comparison import funnel_comparison
+from reports.pages.paging import TwoWayPage, newest_first_page
+from reports.rows import FOLLOW_UP_COLUMNS, follow_up_row
 from smplat.audit.services import audit_request
 from smplat.cursors import InvalidCursor, parse_cursor
 from telemetry.selectors import quick_order_funnel
@@ -31,6 +32,7 @@ REWIND_PERMISSION = "exports.add_cursorchange"
 BADGE_VIEW_PERMISSION = "exports.view_exportrun"
 BADGE_ROTATE_PERMISSION = "exports.change_feedstate"
 TIMELINE_PAGE = 25
+FOLLOW_UP_MESSAGE_TAG = "follow-up"
 
 
 def _require(request, *permissions: str) -> None:
@@ -44,40 +46,43 @@ def _card_feed(feed: str) -> str:
     return feed
 
 
-def _providers() -> list[tuple[str, str]]:
-    """Every provider with a follow-up, by a loose index scan of (provider_id, created_at, id):
-    one index probe per provider, however many follow-ups there are."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            WITH RECURSIVE providers AS (
-                (SELECT provider_id FROM reports_guardrailfollowup ORDER BY provider_id LIMIT 1)
-                UNION ALL
-                SELECT (SELECT f.provider_id FROM reports_guardrailfollowup f
-                        WHERE f.provider_id > p.provider_id ORDER BY f.provider_id LIMIT 1)
-                FROM providers p WHERE p.provider_id IS NOT NULL
-            )
-            SELECT provider_id FROM providers WHERE provider_id IS NOT NULL LIMIT 200
-            """
-        )
-        return [(row[0], row[0]) for row in cursor.fetchall()]
+def _page_cursor(value: str):
+    if not value:
+        return None
+    try:
+        return parse_cursor(value)
+    except InvalidCursor as exc:
+        raise forms.ValidationError("That page link is broken; start from the newest.") from exc
 
 
 class TimelineFilterForm(forms.Form):
-    provider = forms.CharField(required=False, max_length=200)
+    provider = forms.CharField(
+        required=False,
+        max_length=200,
+        help_text="The start of a provider's name or id, in any case.",
+    )
     action = forms.ChoiceField(
         required=False, choices=[("", "All actions"), *GuardrailFollowUp.Action.choices]
     )
     before = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+    after = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
 
     def clean_before(self):
-        value = self.cleaned_data["before"]
-        if not value:
-            return None
-        try:
-            return parse_cursor(value)
-        except InvalidCursor as exc:
-            raise forms.ValidationError("That page link is broken; start from the newest.") from exc
+        return _page_cursor(self.cleaned_data["before"])
+
+    def clean_after(self):
+        return _page_cursor(self.cleaned_data["after"])
+
+    def error_messages(self) -> list[str]:
+        """One message per problem, each naming what it is about (two page links, or a page
+        link and an action, used to run together in one sentence)."""
+        labels = {"provider": "Provider", "action": "Action", "before": None, "after": None}
+        messages_ = []
+        for name, errors in self.errors.items():
+            for error in errors:
+                label = labels.get(name)
+                messages_.append(f"{label}: {error}" if label else error)
+        return list(dict.fromkeys(messages_))  # before and after can break the same way
 
 
 class WebLinkField(forms.URLField):
@@ -108,31 +113,45 @@ class FollowUpForm(forms.Form):
     )
 
 
+def _timeline(filters: TimelineFilterForm) -> TwoWayPage:
+    filters.is_valid()
+    # The fields that are valid still apply: a broken page link keeps the provider filter.
+    query = getattr(filters, "cleaned_data", {})
+    page = newest_first_page(
+        selectors.follow_ups_matching(
+            provider=query.get("provider") or None, action=query.get("action") or None
+        ),
+        before=query.get("before"),
+        after=query.get("after"),
+        limit=TIMELINE_PAGE,
+        timestamp_field="created_at",
+        columns=FOLLOW_UP_COLUMNS,
+    )
+    page.rows = [follow_up_row(row) for row in page.rows]
+    return page
+
+
 def _page_context(request, *, follow_up_form: FollowUpForm | None = None) -> dict:
     filters = TimelineFilterForm(request.GET or None)
-    query = filters.cleaned_data if filters.is_valid() else {}
-    timeline, older = selectors.follow_up_timeline(
-        provider_id=query.get("provider") or None,
-        action=query.get("action") or None,
-        cursor=query.get("before"),
-        limit=TIMELINE_PAGE,
-        descending=True,
-    )
+    timeline = _timeline(filters)
     cards = health.feed_cards()
     quick_order_card = next(c for c in cards if c.feed == Feed.QUICK_ORDER_TELEMETRY)
     # The quick-order card's health read the local funnel for its drift check: the same figures.
     funnel = quick_order_card.health.local_metrics or quick_order_funnel()
+    # A follow-up's "Recorded" message shows above the timeline, where the redirect lands.
+    stored = list(messages.get_messages(request))
     return {
         **admin.site.each_context(request),
         "title": "Export health & follow-ups",
+        "page_messages": [m for m in stored if FOLLOW_UP_MESSAGE_TAG not in (m.extra_tags or "")],
+        "follow_up_messages": [m for m in stored if FOLLOW_UP_MESSAGE_TAG in (m.extra_tags or "")],
         "cards": cards,
         "funnel": funnel,
         "comparison": funnel_comparison(funnel, quick_order_card),
         "quick_order_card": quick_order_card,
         "filters": filters,
-        "providers": _providers(),
+        "providers": selectors.follow_up_providers(),
         "timeline": timeline,
-        "older_cursor": older,
         "follow_up_form": follow_up_form or FollowUpForm(),
         "can_run": request.user.has_perm(RUN_PERMISSION),
         "can_rewind": request.user.has_perm(REWIND_PERMISSION),
@@ -185,8 +204,12 @@ def follow_up_create(request):
         target=f"follow_up:{follow_up.pk}",
         details={"providerId": follow_up.provider_id, "action": follow_up.action},
     )
+    # Shown at the top of the timeline, where the redirect lands and the new row is first,
+    # not in the admin's message list at the top of the page (FOLLOW_UP_MESSAGE_TAG).
     messages.success(
-        request, f"Recorded: {follow_up.get_action_display()} for {follow_up.provider_name}."
+        request,
+        f"Recorded: {follow_up.get_action_display()} for {follow_up.provider_name}.",
+        extra_tags=FOLLOW_UP_MESSAGE_TAG,
     )
     return redirect(reverse("reports") + "#follow-ups")
 

@@ -24,3 +24,13 @@ def utc_minute(value: object) -> str:
         return "" if value is None else str(value)
     day, _, clock = value.partition("T")
     return f"{day} {clock[:5]}"
+
+
+@register.filter
+def funnel_without_outcome(funnel: dict) -> int:
+    """Starts of the quick-order funnel with neither a complete nor an abort in the window
+    (sessions still open, or abandoned silently): the rest of "Of the starts". Never below 0:
+    a window's edge can keep a session's outcome and cut its start."""
+    starts = funnel.get("startCount") or 0
+    ended = (funnel.get("completeCount") or 0) + (funnel.get("abortCount") or 0)
+    return max(starts - ended, 0)

@@ -42,6 +42,13 @@ class AutoSchema(openapi.AutoSchema):
     """Names nested ``InputSerializer``/``OutputSerializer`` classes after their view, so
     ``FollowUpListApi.InputSerializer`` becomes the component ``FollowUpListInput``."""
 
+    def get_tags(self) -> list[str]:
+        """The area of the path (SCHEMA_PATH_PREFIX strips /api and /api/v1); the staff
+        routes under /api/reporting/ (downloads, run now) are the operator pages' own."""
+        if self.path.startswith("/api/reporting/"):
+            return ["operator pages"]
+        return super().get_tags()
+
     def get_serializer_name(self, serializer, direction):
         qualname = type(serializer).__qualname__
         owner, _, inner = qualname.rpartition(".")

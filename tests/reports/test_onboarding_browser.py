@@ -30,7 +30,7 @@ def test_operator_filters_segments_and_downloads_exactly_those_rows(
         color_scheme=color_scheme,
     )
 
-    expect(page.locator("#content h1")).to_have_text("Onboarding")
+    expect(page.locator("#content h1")).to_have_text("Onboarding & experiments")
     expect(page.locator(".breadcrumbs")).to_contain_text("Onboarding")
     expect(page.locator("#nav-sidebar")).to_be_attached()
     assert page.locator("#journey-table tbody tr[data-journey]").count() == 20

@@ -501,3 +501,67 @@ def test_the_page_shows_its_exports_and_the_funnel_against_the_export(
     assert 'id="card-quick_order_telemetry"' in html
     row = html[html.index('data-comparison="startCount"') :].split("</tr>")[0]
     assert "% drift" in row  # thousands of local starts against 1 exported
+
+
+def _segment_link(page: str, which: str) -> str | None:
+    pager = page[page.index('id="segment-rows-title"') :]
+    found = re.search(rf'<a href="([^"]+)"[^>]*data-page="{which}"', pager)
+    return PAGE + html.unescape(found.group(1)).split("#")[0] if found else None
+
+
+def test_the_segment_rows_page_older_and_back_newer_with_the_filters_kept(seeded, alice):
+    client = _client(alice)
+    expected = [
+        str(pk)
+        for pk in PricingExperimentSegment.objects.filter(is_control=False)
+        .order_by("-recorded_at", "-id")
+        .values_list("id", flat=True)
+    ]
+    assert len(expected) > 50
+    first = _text(client.get(PAGE, {"control": "variant"}))
+    assert _segment_link(first, "newer") is None and _segment_link(first, "newest") is None
+    pages, url = [], PAGE + "?control=variant"
+    while url:
+        page = _text(client.get(url))
+        pages.append(page)
+        url = _segment_link(page, "older")
+    assert [row for page in pages for row in _ids(page, "data-segment")] == expected
+    last = pages[-1]
+    assert "Older rows" in last and f"of {len(expected)}, newest first" in last
+    assert "control=variant" in _segment_link(last, "newer")
+    back = _text(client.get(_segment_link(last, "newer")))
+    assert _ids(back, "data-segment") == _ids(pages[-2], "data-segment")
+    # The CSV link carries the filters, never the table's position.
+    assert "rows_before" not in re.search(r'id="segments-csv" href="([^"]+)"', last).group(1)
+
+
+def test_the_csv_button_says_it_is_oldest_first(seeded, alice):
+    page = _text(_client(alice).get(PAGE))
+    note = page[page.index('id="segments-csv-note"') :].split("</span>")[0]
+    assert "oldest first" in note and "newest first" in note
+
+
+def test_the_activity_column_labels_the_start_and_the_last_event(seeded, alice):
+    page = _text(_client(alice).get(PAGE))
+    row = page[page.index("data-journey=") :].split("</tr>")[0]
+    assert '<span class="quiet small">Started</span>' in row
+    assert '<span class="quiet small">Last event</span>' in row
+
+
+def test_the_page_title_breadcrumb_and_menu_name_agree(seeded, alice):
+    client = _client(alice)
+    page = _text(client.get(PAGE))
+    assert "<h1>Onboarding &amp; experiments</h1>" in page
+    assert "&rsaquo; Onboarding &amp; experiments" in page
+    assert ">Onboarding &amp; experiments</a>" in _text(client.get("/admin/"))
+
+
+def test_an_older_segment_page_costs_one_query_more(alice, empty_tables, django_assert_num_queries):
+    for index in range(60):
+        _record_journey(index, done=index % 6, experiments=1)
+    client = _client(alice)
+    client.get(PAGE)
+    newest = PricingExperimentSegment.objects.order_by("-recorded_at", "-id").first()
+    cursor = f"{newest.recorded_at.isoformat()}~{newest.pk}"
+    with django_assert_num_queries(PAGE_QUERIES + 1):
+        assert client.get(PAGE, {"rows_before": cursor}).status_code == 200

@@ -301,7 +301,140 @@ def test_timeline_filters_and_pages_by_cursor(client, alice):
     before = first.split("before=")[1].split("#")[0]
     second = client.get(f"{URL}?action=pause&before={before}").content.decode()
     assert second.count('class="badge action-pause"') == 15 and "Older follow-ups" not in second
-    assert '<a href="?action=pause#follow-ups">&lsaquo; Newest</a>' in second  # filter kept
+    assert 'href="?action=pause#follow-ups" data-page="newest"' in second  # filter kept
+
+
+def _timeline_ids(html: str) -> list[str]:
+    return [part.split('"')[0] for part in html.split('data-follow-up="')[1:]]
+
+
+def _link(html: str, page: str) -> str | None:
+    marker = f'data-page="{page}"'
+    if marker not in html:
+        return None
+    href = html[: html.index(marker)].rsplit('href="', 1)[1].split('"')[0]
+    return href.replace("&amp;", "&")
+
+
+def test_the_timeline_pages_newer_and_older_and_knows_its_ends(client, alice):
+    base = timezone.now() - timedelta(days=1)
+    rows = [
+        GuardrailFollowUpFactory(provider_id="prov-a", created_at=base + timedelta(minutes=i))
+        for i in range(60)
+    ]
+    newest_first = [str(row.pk) for row in reversed(rows)]
+    client.force_login(alice)
+    first = client.get(URL).content.decode()
+    assert _timeline_ids(first) == newest_first[:25]
+    assert _link(first, "newer") is None and _link(first, "newest") is None
+    second = client.get(URL + _link(first, "older")).content.decode()
+    third = client.get(URL + _link(second, "older")).content.decode()
+    assert _timeline_ids(third) == newest_first[50:]
+    assert _link(third, "older") is None  # the oldest page offers no "Older"
+    back = client.get(URL + _link(third, "newer")).content.decode()
+    assert _timeline_ids(back) == newest_first[25:50]
+    top = client.get(URL + _link(back, "newer")).content.decode()
+    assert _timeline_ids(top) == newest_first[:25]
+    assert _link(top, "newer") is None and _link(top, "newest") is None  # the newest page
+    assert _link(top, "older") is not None
+
+
+@pytest.mark.parametrize(
+    "typed", ["SocialForge", "social", "SOCIALF", "prov-soc", "PROV-SOCIALFORGE"]
+)
+def test_the_provider_filter_finds_names_and_ids_in_any_case(client, alice, typed):
+    GuardrailFollowUpFactory.create_batch(
+        3, provider_id="prov-socialforge", provider_name="SocialForge"
+    )
+    GuardrailFollowUpFactory.create_batch(2, provider_id="prov-tiklift", provider_name="TikLift")
+    client.force_login(alice)
+    html = client.get(URL, {"provider": typed}).content.decode()
+    table = html[html.index('id="follow-up-table"') :]
+    assert table.count("data-follow-up=") == 3
+    assert "TikLift" not in table
+
+
+def test_the_provider_suggestions_offer_names_with_their_ids(client, alice):
+    earlier = timezone.now() - timedelta(days=2)
+    GuardrailFollowUpFactory(
+        provider_id="prov-socialforge", provider_name="Social Forge (old)", created_at=earlier
+    )
+    GuardrailFollowUpFactory(
+        provider_id="prov-socialforge",
+        provider_name="SocialForge",
+        created_at=earlier + timedelta(days=1),
+    )
+    client.force_login(alice)
+    html = client.get(URL).content.decode()
+    datalist = html[html.index('<datalist id="providers">') :].split("</datalist>")[0]
+    assert '<option value="SocialForge">prov-socialforge</option>' in datalist  # newest name
+
+
+def test_the_provider_search_runs_on_the_lower_prefix_indexes():
+    from django.db import connection
+
+    from reports.selectors import follow_ups_matching
+
+    GuardrailFollowUpFactory.create_batch(5, provider_id="prov-socialforge")
+    query = follow_ups_matching(provider="Social").order_by("-created_at", "-id")[:26]
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "followup_provider_id_idx" in plan and "followup_provider_name_idx" in plan, plan
+
+
+def test_two_filter_errors_are_two_messages(client, alice):
+    client.force_login(alice)
+    html = client.get(URL, {"action": "delete", "before": "garbage"}).content.decode()
+    errors = html[html.index('class="errornote timeline-errors"') :].split("</ul>")[0]
+    assert errors.count("<li>") == 2
+    assert "Action: Select a valid choice." in errors
+    assert "<li>That page link is broken; start from the newest.</li>" in errors
+
+
+def test_the_recorded_message_shows_above_the_timeline_where_the_redirect_lands(client, alice):
+    client.force_login(alice)
+    response = client.post(
+        "/admin/reports/follow-ups/",
+        {"provider_id": "prov-x", "provider_name": "Provider X", "action": "pause"},
+    )
+    assert response["Location"].endswith("#follow-ups")
+    html = client.get(response["Location"]).content.decode()
+    section = html[html.index('id="follow-ups"') :]
+    assert "Recorded: Pause for Provider X." in section.split('id="follow-up-table"')[0]
+    assert "Recorded:" not in html[: html.index('id="follow-ups"')]  # not at the page's top
+
+
+def test_the_record_form_marks_its_required_fields(client, alice):
+    client.force_login(alice)
+    html = client.get(URL).content.decode()
+    form = html[html.index('id="record-follow-up"') :].split("</form>")[0]
+    required = [
+        part.split('"')[0]
+        for part in form.split('<label for="')[1:]
+        if 'class="required"' in part.split(">")[0]
+    ]
+    assert required == ["id_provider_id", "id_provider_name", "id_action"]
+    assert form.count('<span class="visually-hidden"> (required)</span>') == 3
+
+
+def test_the_funnel_names_the_starts_without_an_outcome(client, alice):
+    from telemetry.models import QuickOrderEvent
+
+    for index, name in enumerate(["start"] * 10 + ["complete"] * 5 + ["abort"] * 3):
+        QuickOrderEvent.objects.create(
+            session_id=f"s{index}",
+            event_name=f"quick_order.{name}",
+            product_id="p",
+            product_title="P",
+        )
+    client.force_login(alice)
+    html = client.get(URL).content.decode()
+    row = html[html.index('data-outcome="none"') :].split("</div>")[0]
+    assert "No outcome yet" in row and "20&thinsp;%" in row
+    assert "2 starts without a complete or an abort" in html
 
 
 def test_a_broken_page_link_is_a_message_not_an_error(client, alice):
@@ -481,3 +614,25 @@ def test_a_card_says_where_its_status_figures_come_from_and_when_they_were_writt
     assert f"Read from <code>{status}</code>" in card
     assert "written by the exporter at" in card and "2026-11-30 10:15 UTC" in card
     assert "Last export" in card and "7 rows" in card
+
+
+def test_the_demo_status_payload_drifts_on_aborts_only(client, alice, settings, tmp_path):
+    """`make run` points QUICK_ORDER_EXPORT_STATUS_URL at the demo's status file: the
+    comparison has exported values, and one metric (aborts) is flagged."""
+    import json
+
+    status = tmp_path / "quick-order-export-status.json"
+    settings.QUICK_ORDER_EXPORT_STATUS_URL = str(status)
+    call_command("seed_dashboard", verbosity=0)
+    payload = json.loads(status.read_text())
+    assert payload["events"] > 4000 and payload["downloadUrl"] is None
+    client.force_login(alice)
+    html = client.get(URL).content.decode()
+    flagged = {
+        key
+        for key in ("startCount", "abortCount", "completeCount", "completionRate")
+        if 'class="drifted"' in html.split(f'data-comparison="{key}"')[0].rsplit("<tr", 1)[1]
+    }
+    assert flagged == {"abortCount"}
+    row = html[html.index('data-comparison="startCount"') :].split("</tr>")[0]
+    assert "&ndash;" not in row  # exported and local both shown

@@ -124,3 +124,18 @@ def test_the_demo_history_matches_its_file_sinks_and_cursors(settings, tmp_path)
     assert len(lines) == sum(run.rows for run in sent)
     cursor = json.loads((tmp_path / "cursor.json").read_text())["cursor"]
     assert cursor == runs.exclude(outcome="failed").order_by("created_at").last().cursor_after
+
+
+def test_the_demo_shows_a_fresh_a_late_and_a_failing_export_with_their_flips(client, alice):
+    """A new site's /admin/reports/ shows each kind of health the cards can have."""
+    import re
+
+    from exports.models import FeedFlip
+
+    call_command("seed_dashboard", verbosity=0)
+    client.force_login(alice)
+    html = client.get("/admin/reports/").content.decode()
+
+    states = set(re.findall(r'<article class="export-card state-([a-z]+)"', html))
+    assert {"fresh", "late", "failing"} <= states
+    assert FeedFlip.objects.filter(to_state="failing").exists()

@@ -26,7 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
-from django.db.models import Count, F, Min, Window
+from django.db.models import Count, F, Min, QuerySet, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -401,25 +401,29 @@ def _missing(definition: FeedDefinition) -> str:
 
 
 # -- looking at a feed (queries) --------------------------------------------------------------
-def recent_runs(feeds: list[str], per_feed: int = HISTORY_RUNS) -> dict[str, list[ExportRun]]:
-    """The newest ``per_feed`` runs of each feed, in one query whatever the history's size."""
+def newest_per_feed(queryset: QuerySet, feeds: list[str], per_feed: int, *, by: str) -> dict:
+    """The newest ``per_feed`` rows of each feed (newest first, by ``by`` then id), in one
+    query whatever the history's size: a row number per feed, not a query per feed."""
     ranked = (
-        ExportRun.objects.filter(feed__in=feeds)
+        queryset.filter(feed__in=feeds)
         .annotate(
             rank=Window(
-                RowNumber(),
-                partition_by=[F("feed")],
-                order_by=[F("created_at").desc(), F("id").desc()],
+                RowNumber(), partition_by=[F("feed")], order_by=[F(by).desc(), F("id").desc()]
             )
         )
         .filter(rank__lte=per_feed)
-        .select_related("requested_by")  # the cards' run lists name who asked
-        .order_by("-created_at", "-id")
+        .order_by(f"-{by}", "-id")
     )
-    runs: dict[str, list[ExportRun]] = {feed: [] for feed in feeds}
-    for run in ranked:
-        runs[run.feed].append(run)
-    return runs
+    rows: dict[str, list] = {feed: [] for feed in feeds}
+    for row in ranked:
+        rows[row.feed].append(row)
+    return rows
+
+
+def recent_runs(feeds: list[str], per_feed: int = HISTORY_RUNS) -> dict[str, list[ExportRun]]:
+    """The newest ``per_feed`` runs of each feed (the cards' run lists name who asked)."""
+    runs = ExportRun.objects.select_related("requested_by")
+    return newest_per_feed(runs, feeds, per_feed, by="created_at")
 
 
 def close_abandoned(runs: list[ExportRun], now: datetime) -> None:
@@ -637,20 +641,7 @@ def health_check(
 
 def recent_flips(feeds: list[str], per_feed: int = 5) -> dict[str, list[FeedFlip]]:
     """The newest flips of each feed, in one query."""
-    ranked = (
-        FeedFlip.objects.filter(feed__in=feeds)
-        .annotate(
-            rank=Window(
-                RowNumber(), partition_by=[F("feed")], order_by=[F("at").desc(), F("id").desc()]
-            )
-        )
-        .filter(rank__lte=per_feed)
-        .order_by("-at", "-id")
-    )
-    flips: dict[str, list[FeedFlip]] = {feed: [] for feed in feeds}
-    for flip in ranked:
-        flips[flip.feed].append(flip)
-    return flips
+    return newest_per_feed(FeedFlip.objects.all(), feeds, per_feed, by="at")
 
 
 def badge_key_rotate(*, feed: str) -> str:

@@ -18,8 +18,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models.expressions import F, Window
-from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
 
@@ -302,22 +300,9 @@ def recent_runs(feeds: list[str], per_feed: int = SPARKLINE_RUNS) -> dict[str, l
 
 def recent_cursor_changes(feeds: list[str]) -> dict[str, list[CursorChange]]:
     """The newest cursor changes of each feed, in one query."""
-    ranked = (
-        CursorChange.objects.filter(feed__in=feeds)
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("feed")],
-                order_by=[F("changed_at").desc(), F("id").desc()],
-            )
-        )
-        .filter(rank__lte=CARD_CURSOR_CHANGES)
-        .order_by("-changed_at", "-id")
+    return feed_health_rules.newest_per_feed(
+        CursorChange.objects.all(), feeds, CARD_CURSOR_CHANGES, by="changed_at"
     )
-    changes: dict[str, list[CursorChange]] = {feed: [] for feed in feeds}
-    for change in ranked:
-        changes[change.feed].append(change)
-    return changes
 
 
 def artifact_runs(feeds: list[str]) -> dict[str, int]:

@@ -31,7 +31,9 @@ INSERT = """
 """
 
 
-def export(tmp_path) -> None:
+def export(tmp_path) -> str:
+    """One run to ``out.ndjson`` with the feed's cursor file, as cron runs it; its summary."""
+    err = io.StringIO()
     call_command(
         "export_guardrail_followups",
         "--sink",
@@ -40,8 +42,9 @@ def export(tmp_path) -> None:
         str(tmp_path / "out.ndjson"),
         "--cursor-store",
         "file",
-        stderr=io.StringIO(),
+        stderr=err,
     )
+    return err.getvalue()
 
 
 def exported_ids(tmp_path) -> list[str]:

@@ -4,35 +4,18 @@ lost, whatever the transaction's length, and a run says what it held back and wh
 
 from __future__ import annotations
 
-import io
 import time
 import uuid
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 
 from reports.services import follow_up_record
 from smplat.watermark import commit_watermark
 from tests.exports.conftest import make_follow_ups, read_ndjson
-from tests.exports.test_consistency import INSERT, other_connection
+from tests.exports.test_consistency import INSERT, export, other_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def export(tmp_path) -> str:
-    err = io.StringIO()
-    call_command(
-        "export_guardrail_followups",
-        "--sink",
-        "file",
-        "--file-path",
-        str(tmp_path / "out.ndjson"),
-        "--cursor-store",
-        "file",
-        stderr=err,
-    )
-    return err.getvalue()
 
 
 def exported(tmp_path) -> list[str]:

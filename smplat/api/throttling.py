@@ -1,15 +1,25 @@
 """Rate limits of the ingest routes (the capture and analytics POSTs): per key, or per client
 address for staff sessions; past the limit a 429 with ``Retry-After`` and the JSON error.
 
-Fixed one-period windows counted with the cache's atomic ``add``/``incr`` (DRF's own
-throttles keep a list of timestamps, read and written back, which loses counts when two
-processes race). The counters live in the default cache (``CACHE_URL``): a shared cache such
-as Redis when several web processes serve, else each process counts on its own. When the
-cache cannot be reached the request goes through: capture stays up, the log says why.
+A sliding window of buckets: the period is cut into ``BUCKETS`` slices, one counter each, and
+a request is let in when the slices of the last period (the one under way and the ``BUCKETS``
+before it) hold fewer than the limit. So no span of ``period`` seconds ever holds more than
+the limit. One fixed window per period would not hold that: three requests at 10:42:59.9 and
+three at 10:43:00.0 under a limit of three a minute all went through. The price is that the
+window reaches up to one slice (a tenth of the period) further back than the period.
+
+Counters move with the cache's atomic ``add``/``incr``/``decr`` (DRF's own throttles keep a
+list of timestamps, read and written back, which loses counts when two processes race). A
+refused request gives its count back, so a client that keeps retrying waits no longer than
+``Retry-After`` says, which is the moment the oldest slices leave the window and make room.
+The counters live in the default cache (``CACHE_URL``): a shared cache such as Redis when
+several web processes serve, else each process counts on its own. When the cache cannot be
+reached the request goes through: capture stays up, the log says why.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -24,6 +34,8 @@ from smplat.api.permissions import required_scopes
 from smplat.audit.services import request_address
 
 logger = logging.getLogger(__name__)
+
+BUCKETS = 10
 
 
 class IngestRateThrottle(BaseThrottle):
@@ -43,18 +55,28 @@ class IngestRateThrottle(BaseThrottle):
         else:
             ident = f"address:{request_address(request) or 'unknown'}"
             limit, period = settings.API_INGEST_RATE_PER_ADDRESS
+        slice_seconds = period / BUCKETS
         now = time.time()
-        window = int(now // period)
-        counter = f"ratelimit:ingest:{ident}:{period}:{window}"
+        bucket = int(now // slice_seconds)
+        prefix = f"ratelimit:ingest:{ident}:{period}"
+        older = [f"{prefix}:{bucket - back}" for back in range(BUCKETS, 0, -1)]
+        current_key = f"{prefix}:{bucket}"
         try:
-            count = self._increment(counter, timeout=period + 1)
+            # Kept until the window has passed it, plus a second.
+            current = self._increment(current_key, timeout=math.ceil(period + 2 * slice_seconds))
+            held = cache.get_many(older)
+            counts = [int(held.get(key, 0)) for key in older]
+            if sum(counts) + current <= limit:
+                return True
+            self._release(current_key)
         except Exception:  # the cache is down: let capture through rather than refuse it
             logger.warning("rate limit counter unavailable; request allowed", exc_info=True)
             return True
-        if count > limit:
-            self._wait = max(1, math.ceil((window + 1) * period - now))
-            return False
-        return True
+        counts.append(current - 1)
+        self._wait = _seconds_until_room(
+            counts, limit, (bucket + 1) * slice_seconds - now, slice_seconds
+        )
+        return False
 
     @staticmethod
     def _increment(counter: str, *, timeout: int) -> int:
@@ -66,5 +88,24 @@ class IngestRateThrottle(BaseThrottle):
             cache.add(counter, 1, timeout=timeout)
             return 1
 
+    @staticmethod
+    def _release(counter: str) -> None:
+        with contextlib.suppress(ValueError):  # expired meanwhile: nothing to give back
+            cache.decr(counter)
+
     def wait(self) -> int:
         return self._wait
+
+
+def _seconds_until_room(
+    counts: list[int], limit: int, until_next_slice: float, slice_seconds: float
+) -> int:
+    """Whole seconds until one more request fits: the slices leave the window oldest first,
+    one at each slice boundary, ``counts`` oldest first and the one under way last."""
+    held = sum(counts)
+    for boundary, leaving in enumerate(counts):
+        held -= leaving
+        if held + 1 <= limit:
+            return max(1, math.ceil(until_next_slice + boundary * slice_seconds))
+    # Not reached for a limit of one or more: once every slice has left, one request fits.
+    return max(1, math.ceil(until_next_slice + len(counts) * slice_seconds))

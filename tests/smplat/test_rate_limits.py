@@ -43,7 +43,7 @@ def test_a_key_past_its_rate_gets_429_with_retry_after_and_nothing_is_stored(liv
         refused = http.post(url, json=CAPTURE, timeout=10)
     assert statuses == [201, 201, 201]
     assert refused.status_code == 429
-    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert 1 <= int(refused.headers["Retry-After"]) <= 66
     assert refused.json()["error"]["code"] == "throttled"
     assert QuickOrderEvent.objects.count() == 3
 
@@ -74,16 +74,53 @@ def test_a_key_with_its_own_rate_uses_it(settings):
     assert client.post(QUICK_ORDER, CAPTURE, format="json").status_code == 429
 
 
-def test_the_window_reopens_after_its_period(settings):
+def test_the_window_reopens_when_retry_after_says_and_not_before(settings):
     settings.API_INGEST_RATE_PER_KEY = (1, 60)
     client = _keyed(api_key_create(name="k", scopes=["ingest"]).plaintext)
-    start = timezone.now().replace(second=5)
+    start = timezone.now().replace(second=5, microsecond=0)
     with time_machine.travel(start, tick=False):
         assert client.post(QUICK_ORDER, CAPTURE, format="json").status_code == 201
         refused = client.post(QUICK_ORDER, CAPTURE, format="json")
-        assert refused.status_code == 429 and refused["Retry-After"] == "55"
-    with time_machine.travel(start.replace(second=0) + timezone.timedelta(minutes=1), tick=False):
+    # The request sits in the 6-second slice from :00, which leaves the window at 1:06.
+    assert refused.status_code == 429 and refused["Retry-After"] == "61"
+    with time_machine.travel(start + timezone.timedelta(seconds=60), tick=False):
+        assert client.post(QUICK_ORDER, CAPTURE, format="json").status_code == 429
+    with time_machine.travel(start + timezone.timedelta(seconds=61), tick=False):
         assert client.post(QUICK_ORDER, CAPTURE, format="json").status_code == 201
+
+
+def test_a_burst_across_a_minute_boundary_is_refused(settings):
+    """Reproduces CI's failure: three requests at 10:42:59.95 and a fourth at 10:43:00.05
+    under a limit of three a minute; one fixed window per minute let the fourth in."""
+    settings.API_INGEST_RATE_PER_KEY = (3, 60)
+    client = _keyed(api_key_create(name="k", scopes=["ingest"]).plaintext)
+    boundary = timezone.now().replace(second=0, microsecond=0) + timezone.timedelta(minutes=1)
+    with time_machine.travel(boundary - timezone.timedelta(milliseconds=50), tick=False):
+        for _ in range(3):
+            assert client.post(QUICK_ORDER, CAPTURE, format="json").status_code == 201
+    with time_machine.travel(boundary + timezone.timedelta(milliseconds=50), tick=False):
+        refused = client.post(QUICK_ORDER, CAPTURE, format="json")
+    assert refused.status_code == 429
+    # The three leave with their slice (:54 to :00), 66 seconds after it opened.
+    assert refused["Retry-After"] == "60"
+    assert QuickOrderEvent.objects.count() == 3
+
+
+def test_refused_requests_do_not_extend_the_wait(settings):
+    settings.API_INGEST_RATE_PER_KEY = (2, 60)
+    client = _keyed(api_key_create(name="k", scopes=["ingest"]).plaintext)
+    start = timezone.now().replace(second=1, microsecond=0)
+    with time_machine.travel(start, tick=False):
+        for _ in range(2):
+            assert client.post(QUICK_ORDER, CAPTURE, format="json").status_code == 201
+    # A client hammering for the next minute and a half is refused throughout...
+    for second in range(1, 65, 3):
+        with time_machine.travel(start + timezone.timedelta(seconds=second), tick=False):
+            assert client.post(QUICK_ORDER, CAPTURE, format="json").status_code == 429
+    # ...and let in when the first slice leaves, as if it had not retried at all.
+    with time_machine.travel(start + timezone.timedelta(seconds=65), tick=False):
+        assert client.post(QUICK_ORDER, CAPTURE, format="json").status_code == 201
+    assert QuickOrderEvent.objects.count() == 3
 
 
 def test_staff_sessions_are_limited_per_client_address(alice, settings):

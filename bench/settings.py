@@ -33,3 +33,6 @@ EXPORT_SAFETY_LAG_SECONDS = 5.0
 # The exporter runs with its sink's default batch size (10 000 rows for a file), whatever
 # a local .env says.
 EXPORT_BATCH_SIZE = None
+# The capture measurements drive one key far past a storefront's rate for minutes on end:
+# the limiter still counts every request (its cost is measured), it just never refuses.
+API_INGEST_RATE_PER_KEY = (10**9, 60)

@@ -26,6 +26,7 @@ from exports.models import Feed
 from exports.warehouse import WarehouseTable
 from smplat.cursors import Cursor, format_cursor, parse_cursor, rows_after
 from smplat.ndjson import json_bytes, ndjson_line
+from smplat.pacing import Pacer
 from smplat.textpages import text_pages
 
 
@@ -225,9 +226,11 @@ class RowFeed(FeedDefinition):
         limit: int | None,
         filters: Filters,
         watermark: datetime,
+        pacer: Pacer | None = None,
     ) -> Iterator[Batch]:
         """Keyset batches strictly after ``start`` and strictly before ``watermark`` (the
-        commit watermark, ``smplat/watermark.py``: no row can still commit below it).
+        commit watermark, ``smplat/watermark.py``: no row can still commit below it), giving
+        way to the database's other clients with a ``pacer`` (``smplat/pacing.py``).
 
         Each batch is one indexed query with the row comparison of ``smplat.cursors``;
         never model instances, and never a server-side cursor in autocommit (psycopg makes
@@ -237,12 +240,16 @@ class RowFeed(FeedDefinition):
         base = self.queryset(filters).filter(**{f"{ts}__lt": watermark}).order_by(ts, "id")
         cursor: Cursor | None = parse_cursor(start, id_kind=self.id_kind) if start else None
         if self.json_sql:
-            yield from self._encoded_batches(base, cursor, batch_size, limit)
+            yield from self._encoded_batches(base, cursor, batch_size, limit, pacer)
             return
+        pacer = pacer or Pacer(0)
         sent = 0
         while limit is None or sent < limit:
             size = batch_size if limit is None else min(batch_size, limit - sent)
-            values = list(rows_after(base, cursor, timestamp_field=ts).values(*self.columns)[:size])
+            pacer.busy()
+            with pacer.timed():
+                page = rows_after(base, cursor, timestamp_field=ts).values(*self.columns)[:size]
+                values = list(page)
             if not values:
                 return
             first, last = values[0], values[-1]
@@ -259,7 +266,12 @@ class RowFeed(FeedDefinition):
                 return
 
     def _encoded_batches(
-        self, queryset: QuerySet, start: Cursor | None, batch_size: int, limit: int | None
+        self,
+        queryset: QuerySet,
+        start: Cursor | None,
+        batch_size: int,
+        limit: int | None,
+        pacer: Pacer | None,
     ) -> Iterator[Batch]:
         """Batches of NDJSON built by PostgreSQL (``smplat/textpages.py``); a batch's
         positions come from its first and last lines, whose JSON holds the timestamp and id."""
@@ -271,6 +283,7 @@ class RowFeed(FeedDefinition):
             batch_size=batch_size,
             limit=limit,
             id_kind=self.id_kind,
+            pacer=pacer,
         ):
             last = self._position(lines[lines.rfind(b"\n", 0, len(lines) - 1) + 1 : -1])
             yield Batch(

@@ -14,6 +14,7 @@ For a background task::
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,6 +45,7 @@ from exports.status import (
     workflow_url,
 )
 from smplat.cursors import format_timestamp, parse_cursor, rows_after
+from smplat.pacing import Pacer
 from smplat.redact import redact_url
 from smplat.watermark import commit_watermark
 
@@ -56,6 +58,8 @@ __all__ = [
     "export_run_enqueue",
     "export_snapshot",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -194,9 +198,10 @@ def _export_rows(
         )
     state = RunState(feed=definition.name, cursor_before=start)
     watermark = commit_watermark(settings.EXPORT_SAFETY_LAG_SECONDS)
+    pacer = Pacer(settings.EXPORT_NICE_RATIO)
     try:
         run_batches(
-            batches=_batches(definition, start, options, sink, watermark.at),
+            batches=_batches(definition, start, options, sink, watermark.at, pacer),
             sink=sink,
             store=store,
             state=state,
@@ -208,12 +213,15 @@ def _export_rows(
         run.artifacts = sink_artifacts(sink, rows=state.rows)
         if options.sink == "webhook":
             attempts_prune(feed=definition.name)
+        if pacer.slept:
+            logger.info("export run %s of %s %s", run.pk, definition.name, pacer.summary())
     if state.interrupted:
         raise InterruptedError(f"stopped by a signal after {state.rows} rows; the cursor is saved")
     if status_destination:
         _write_row_feed_status(definition, run, sink, status_destination)
     return RunEnd(
         ExportRun.Outcome.SUCCEEDED if state.rows else ExportRun.Outcome.NO_DATA,
+        detail=pacer.summary(),
         notice=_held_back(definition, state.cursor_after, options, watermark),
     )
 
@@ -284,6 +292,7 @@ def _batches(
     options: ExportOptions,
     sink: Sink,
     watermark: datetime,
+    pacer: Pacer,
 ):
     batch_size = options.batch_size or settings.EXPORT_BATCH_SIZE or sink.default_batch_size
     if isinstance(definition, RowFeed):
@@ -293,6 +302,7 @@ def _batches(
             limit=options.limit,
             filters=_filters(options),
             watermark=watermark,
+            pacer=pacer,
         )
     api_url = options.api_url or settings.REPORTING_API_URL
     if not api_url:

@@ -312,9 +312,12 @@ LOGGING = {
 # has its own (exports/sinks/): 500 rows a webhook body, 10 000 for stdout, files and S3,
 # which fsync or upload, and checkpoint, once a batch.
 EXPORT_BATCH_SIZE = env.int("EXPORT_BATCH_SIZE", default=None)
-# Rows are read only up to the database's now() minus this lag, so a row whose transaction
-# commits late (with a timestamp older than rows already exported) is not skipped.
+# The fallback of the commit watermark (smplat/watermark.py): where other sessions'
+# transactions cannot be seen, rows are read only up to the database's clock minus this lag.
 EXPORT_SAFETY_LAG_SECONDS = env.float("EXPORT_SAFETY_LAG_SECONDS", default=5.0)
+# Seconds a row exporter sleeps per second of database work while other clients of the
+# database are at work (smplat/pacing.py): 4 leaves them four fifths; 0 never gives way.
+EXPORT_NICE_RATIO = env.float("EXPORT_NICE_RATIO", default=4.0)
 EXPORT_HTTP_TIMEOUT_SECONDS = env.float("EXPORT_HTTP_TIMEOUT_SECONDS", default=10.0)
 EXPORT_RETRY_ATTEMPTS = env.int("EXPORT_RETRY_ATTEMPTS", default=5)
 EXPORT_RETRY_BACKOFF_SECONDS = env.float("EXPORT_RETRY_BACKOFF_SECONDS", default=1.0)
@@ -354,9 +357,11 @@ if (
     (EXPORT_BATCH_SIZE is not None and EXPORT_BATCH_SIZE < 1)
     or EXPORT_RETRY_ATTEMPTS < 1
     or EXPORT_SAFETY_LAG_SECONDS < 0
+    or not 0 <= EXPORT_NICE_RATIO <= 100
 ):
     raise ImproperlyConfigured(
-        "EXPORT_BATCH_SIZE and EXPORT_RETRY_ATTEMPTS must be >= 1, EXPORT_SAFETY_LAG_SECONDS >= 0"
+        "EXPORT_BATCH_SIZE and EXPORT_RETRY_ATTEMPTS must be >= 1, EXPORT_SAFETY_LAG_SECONDS"
+        " >= 0, EXPORT_NICE_RATIO from 0 to 100"
     )
 for _name in ("EXPORT_HTTP_TIMEOUT_SECONDS", "EXPORT_STATUS_TIMEOUT_SECONDS"):
     if globals()[_name] <= 0:

@@ -21,6 +21,11 @@ the pages after it are planned again from where it really ends.
 Inside a transaction (a caller's atomic block, a test) other connections cannot see the
 caller's rows: the same page statement then runs on the caller's connection, one page after
 another, and also returns where the page ended, so no separate query finds it.
+
+With a ``pacer`` (``smplat/pacing.py``, the exporters) the caller's connection asks before
+each page whether other clients are at work; while they are, nothing is read ahead and each
+page is built on the caller's connection in slices of ``SLICE_ROWS`` rows, each followed by
+the pacer's sleep, and joined into one page of the same size as without it.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 from smplat.cursors import Cursor, keyset_order, parse_cursor, rows_through
+from smplat.pacing import SLICE_ROWS, Pacer
 from smplat.watermark import READER_APPLICATION_NAME
 
 READ_AHEAD_WORKERS = 2
@@ -97,17 +103,20 @@ def text_pages(
     limit: int | None = None,
     descending: bool = False,
     id_kind: type = int,
+    pacer: Pacer | None = None,
 ) -> Iterator[tuple[bytes, int]]:
     """Pages of ``queryset`` in (timestamp, id) order (newest first when ``descending``)
     strictly after ``start``, at most ``batch_size`` rows each and ``limit`` in all, as
     ``(text, rows)``: each row's ``line_sql`` (an SQL text expression over the model's
-    columns, a constant of the caller) followed by a newline, encoded as UTF-8."""
+    columns, a constant of the caller) followed by a newline, encoded as UTF-8. With a
+    ``pacer``, giving way to other clients while they work."""
     pages = _Pages(
         queryset,
         line_sql=line_sql,
         timestamp_field=timestamp_field,
         descending=descending,
         id_kind=id_kind,
+        pacer=pacer,
     )
     # Decided when the first page is asked for: a streamed response iterates later.
     if connection.in_atomic_block:
@@ -137,7 +146,9 @@ class _Pages:
         timestamp_field: str,
         descending: bool,
         id_kind: type,
+        pacer: Pacer | None,
     ) -> None:
+        self.pacer = pacer
         self.queryset = queryset
         self.line = RawSQL(line_sql, ())  # noqa: S611 - constants of reports/rows.py, telemetry/rows.py
         self.ts = timestamp_field
@@ -172,15 +183,38 @@ class _Pages:
         sent = 0
         while limit is None or sent < limit:
             size = batch_size if limit is None else min(batch_size, limit - sent)
-            text, rows, position = _run_here(
-                *self.statement(self.after(start)[:size], with_position=True)
-            )
+            if self.pacer is not None and self.pacer.busy():
+                text, rows, start = self.sliced(start, size=size)
+            else:
+                text, rows, start = self.page_here(start, size=size)
             if rows:
                 yield text, rows
                 sent += rows
             if rows < size:
                 return
-            start = parse_cursor(position, id_kind=self.id_kind)
+
+    def page_here(self, start: Cursor | None, *, size: int) -> tuple[bytes, int, Cursor | None]:
+        """The page of at most ``size`` rows after ``start`` on Django's connection, and the
+        position it ends at (``start`` when empty)."""
+        text, rows, position = _run_here(
+            *self.statement(self.after(start)[:size], with_position=True)
+        )
+        return text, rows, parse_cursor(position, id_kind=self.id_kind) if rows else start
+
+    def sliced(self, start: Cursor | None, *, size: int) -> tuple[bytes, int, Cursor | None]:
+        """``page_here`` built ``SLICE_ROWS`` rows at a time, the pacer sleeping after each."""
+        parts: list[bytes] = []
+        rows = 0
+        while rows < size:
+            want = min(SLICE_ROWS, size - rows)
+            self.pacer.busy()
+            with self.pacer.timed():
+                text, got, start = self.page_here(start, size=want)
+            parts.append(text)
+            rows += got
+            if got < want:
+                break
+        return b"".join(parts), rows, start
 
     def next_page(self, start: Cursor | None, *, size: int) -> tuple[Cursor | None, bool]:
         """Where the page of ``size`` rows after ``start`` ends (an index-only scan of its
@@ -203,7 +237,22 @@ class _Pages:
         sent = 0
         try:
             while True:
-                while more and len(in_flight) <= READ_AHEAD_WORKERS:
+                # Asked once a page: while other clients work, nothing is read ahead, and
+                # once the pages in flight are out, pages are built in slices here.
+                paced = self.pacer is not None and self.pacer.busy()
+                if paced and not in_flight:
+                    if not more:
+                        return
+                    size = batch_size if left is None else min(batch_size, left)
+                    text, rows, start = self.sliced(start, size=size)
+                    if rows:
+                        yield text, rows
+                        sent += rows
+                    if left is not None:
+                        left -= rows
+                    more = rows == size and (left is None or left > 0)
+                    continue
+                while not paced and more and len(in_flight) <= READ_AHEAD_WORKERS:
                     size = batch_size if left is None else min(batch_size, left)
                     end, more = self.next_page(start, size=size)
                     page = self.after(start)

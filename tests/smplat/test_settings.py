@@ -81,6 +81,7 @@ def test_a_mistyped_boolean_fails_instead_of_meaning_false():
         ("EXPORT_BATCH_SIZE", "ten", "EXPORT_BATCH_SIZE='ten' is not a valid int"),
         ("EXPORT_BATCH_SIZE", "0", "EXPORT_BATCH_SIZE and EXPORT_RETRY_ATTEMPTS must be >= 1"),
         ("EXPORT_SAFETY_LAG_SECONDS", "soon", "EXPORT_SAFETY_LAG_SECONDS='soon' is not a valid"),
+        ("EXPORT_NICE_RATIO", "-1", "EXPORT_NICE_RATIO from 0 to 100"),
     ],
 )
 def test_a_number_that_does_not_parse_names_its_variable(name, value, message):

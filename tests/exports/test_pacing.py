@@ -1,0 +1,156 @@
+"""Row exporters give way to the database's other clients (smplat/pacing.py): while another
+session is at work they sleep EXPORT_NICE_RATIO times their database work, build pages in
+slices, and still deliver the same bytes in the same batches; alone, or beside sessions that
+are only connected, they run without a pause."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.db import connection
+
+from exports.models import ExportRun
+from exports.services import ExportOptions, export_feed
+from smplat import pacing, textpages
+from telemetry.models import CheckoutOfferEvent
+from tests.exports.conftest import BASE_TIME, expected_order, make_follow_ups, read_ndjson
+
+pytestmark = pytest.mark.django_db
+
+GAVE_WAY = "gave way to other database clients"
+
+READ_AHEAD = [
+    pytest.param(False, id="one-connection"),
+    pytest.param(True, id="read-ahead", marks=pytest.mark.django_db(transaction=True)),
+]
+
+
+def _connect() -> psycopg.Connection:
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params["application_name"] = "storefront-capture"
+    return psycopg.connect(**params, autocommit=True)
+
+
+@pytest.fixture
+def busy_client():
+    """Another client of the database, in one short statement after another while the test
+    runs (a web process serving capture)."""
+    stop = threading.Event()
+    statements = []
+
+    def work() -> None:
+        with _connect() as other:
+            while not stop.is_set():
+                other.execute("SELECT pg_sleep(0.02)")
+                statements.append(1)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    while not statements:  # at work before the export starts
+        time.sleep(0.01)
+    yield
+    stop.set()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def sliced_small(monkeypatch, settings):
+    """Slices of 3 rows, so 25 rows in batches of 10 are built in several slices each."""
+    monkeypatch.setattr(pacing, "SLICE_ROWS", 3)
+    monkeypatch.setattr(textpages, "SLICE_ROWS", 3)
+    settings.EXPORT_NICE_RATIO = 1
+
+
+def _gave_way(caplog) -> list[str]:
+    return [record.getMessage() for record in caplog.records if GAVE_WAY in record.getMessage()]
+
+
+def _export(path: Path) -> None:
+    export_feed(
+        feed="guardrail_followups",
+        options=ExportOptions(sink="file", file_path=str(path), batch_size=10),
+    )
+
+
+@pytest.mark.parametrize("read_ahead", READ_AHEAD)
+def test_beside_a_busy_client_the_export_gives_way_and_delivers_the_same_bytes(
+    tmp_path, caplog, sliced_small, busy_client, read_ahead
+):
+    assert connection.in_atomic_block is not read_ahead
+    rows = make_follow_ups(25, per_timestamp=2)
+    caplog.set_level(logging.INFO, logger="exports.services")
+
+    _export(tmp_path / "paced.ndjson")
+
+    assert [row["followUpId"] for row in read_ndjson(tmp_path / "paced.ndjson")] == expected_order(
+        rows
+    )
+    said = _gave_way(caplog)
+    assert len(said) == 1 and "EXPORT_NICE_RATIO=1" in said[0]
+    # The batches are the configured ones, not the slices: 10, 10 and 5 rows.
+    run = ExportRun.objects.get(feed="guardrail_followups")
+    assert (run.rows, run.batches) == (25, 3)
+
+
+@pytest.mark.parametrize("read_ahead", READ_AHEAD)
+def test_the_slices_join_into_the_bytes_an_export_without_giving_way_writes(
+    tmp_path, settings, caplog, sliced_small, busy_client, read_ahead
+):
+    make_follow_ups(25, per_timestamp=3)
+    caplog.set_level(logging.INFO, logger="exports.services")
+    settings.EXPORT_NICE_RATIO = 0
+    _export(tmp_path / "alone.ndjson")
+    assert not _gave_way(caplog)
+    settings.EXPORT_NICE_RATIO = 1
+    _export(tmp_path / "paced.ndjson")
+    assert _gave_way(caplog)
+    assert (tmp_path / "paced.ndjson").read_bytes() == (tmp_path / "alone.ndjson").read_bytes()
+
+
+def test_sessions_only_connected_or_holding_an_old_transaction_do_not_slow_it(
+    tmp_path, caplog, settings
+):
+    make_follow_ups(12)
+    settings.EXPORT_NICE_RATIO = 4
+    caplog.set_level(logging.INFO, logger="exports.services")
+    with _connect() as idle, _connect() as in_transaction:
+        idle.execute("SELECT 1")
+        in_transaction.autocommit = False
+        in_transaction.execute("SELECT 1")  # opens a transaction, then waits in it
+        time.sleep(1.2)  # the transaction's last statement is over a second old
+        _export(tmp_path / "alone.ndjson")
+        in_transaction.rollback()
+    assert len(read_ndjson(tmp_path / "alone.ndjson")) == 12
+    assert not _gave_way(caplog)
+
+
+def test_a_ratio_of_zero_never_gives_way(tmp_path, caplog, settings, busy_client):
+    make_follow_ups(12)
+    settings.EXPORT_NICE_RATIO = 0
+    caplog.set_level(logging.INFO, logger="exports.services")
+    _export(tmp_path / "out.ndjson")
+    assert len(read_ndjson(tmp_path / "out.ndjson")) == 12
+    assert not _gave_way(caplog)
+
+
+def test_the_row_by_row_feeds_give_way_too(tmp_path, caplog, settings, busy_client):
+    CheckoutOfferEvent.objects.bulk_create(
+        CheckoutOfferEvent(
+            offer_slug=f"offer-{index}", event_type="impression", recorded_at=BASE_TIME
+        )
+        for index in range(7)
+    )
+    settings.EXPORT_NICE_RATIO = 1
+    caplog.set_level(logging.INFO, logger="exports.services")
+    export_feed(
+        feed="offer_events",
+        options=ExportOptions(sink="file", file_path=str(tmp_path / "offers.ndjson"), batch_size=3),
+    )
+    assert len(read_ndjson(tmp_path / "offers.ndjson")) == 7
+    assert _gave_way(caplog)

@@ -68,7 +68,7 @@ class QuickOrderCaptureApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={201: OutputSerializer, **error_responses(400, 413, 415)},
+        responses={201: OutputSerializer, **error_responses(400, 413, 415, 429)},
         summary="Capture a quick-order event",
     )
     def post(self, request):
@@ -126,7 +126,7 @@ class TelemetryCaptureApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={201: OutputSerializer, **error_responses(400, 413, 415)},
+        responses={201: OutputSerializer, **error_responses(400, 413, 415, 429)},
         summary="Capture a telemetry event",
     )
     def post(self, request):
@@ -228,7 +228,7 @@ class OfferEventCreateApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={201: OutputSerializer, **error_responses(400, 413, 415)},
+        responses={201: OutputSerializer, **error_responses(400, 413, 415, 429)},
         summary="Record a checkout offer impression or CTA click",
     )
     def post(self, request):
@@ -297,7 +297,7 @@ class OnboardingEventCreateApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={201: OutputSerializer, **error_responses(400, 413, 415)},
+        responses={201: OutputSerializer, **error_responses(400, 413, 415, 429)},
         summary="Record an onboarding journey event",
     )
     def post(self, request):

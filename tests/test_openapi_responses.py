@@ -177,6 +177,10 @@ def test_every_response_of_every_route_validates_against_the_served_schema(
 
     settings.API_MAX_BODY_BYTES = 100
     responses.append(post_json(api, FOLLOW_UPS, {"notes": "n" * 200}))
+    # Past the key's rate: the capture routes' 429.
+    settings.API_INGEST_RATE_PER_KEY = (1, 60)
+    capture = {"eventName": "quick_order.start", "productId": "p-1", "productTitle": "F"}
+    responses += [post_json(api, "/api/telemetry/quick-order", capture) for _ in range(2)]
 
     # The staff routes: nothing exported yet (404), not configured (409), then configured.
     operator, csrf = staff(alice)
@@ -244,5 +248,6 @@ def test_every_response_of_every_route_validates_against_the_served_schema(
         409,
         413,
         415,
+        429,
         502,
     }

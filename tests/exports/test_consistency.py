@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 import uuid
 
 import psycopg
@@ -113,12 +114,16 @@ def test_a_second_run_of_a_feed_is_refused_and_exits_non_zero(tmp_path):
         # Another feed is not blocked by it.
         call_command("export_offer_events", stdout=io.StringIO(), stderr=io.StringIO())
     finally:
+        holder_pid = holder.info.backend_pid
         holder.close()
 
     queued.refresh_from_db()
     assert queued.outcome == "failed" and "already being exported" in queued.error
     assert not (tmp_path / "out.ndjson").exists()
-    export(tmp_path)  # the lock went with the other session
+    # The lock goes with the other session, once its server process has exited (closing the
+    # connection only asks it to).
+    _wait_until_gone(holder_pid)
+    export(tmp_path)
     assert len(exported_ids(tmp_path)) == 3
     assert ExportRun.objects.filter(feed="guardrail_followups", outcome="succeeded").count() == 1
 
@@ -174,3 +179,15 @@ def test_a_second_telemetry_run_is_refused_too(settings, httpserver):
     finally:
         holder.close()
     assert httpserver.log == []  # refused before downloading anything
+
+
+def _wait_until_gone(pid: int, deadline: float = 10.0) -> None:
+    give_up = time.monotonic() + deadline
+    while time.monotonic() < give_up:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid])
+            if not cursor.fetchone()[0]:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"the session of pid {pid} did not end within {deadline} s")

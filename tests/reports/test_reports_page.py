@@ -376,9 +376,14 @@ def test_the_provider_search_runs_on_the_lower_prefix_indexes():
     from reports.selectors import follow_ups_matching
 
     GuardrailFollowUpFactory.create_batch(5, provider_id="prov-socialforge")
+    # A table the size where it matters, with statistics: with five rows and none, the
+    # planner may walk the keyset index backwards and filter, which costs the same there.
+    others = GuardrailFollowUpFactory.build_batch(3000)
+    GuardrailFollowUp.objects.bulk_create(others)
     query = follow_ups_matching(provider="Social").order_by("-created_at", "-id")[:26]
     sql, params = query.query.sql_with_params()
     with connection.cursor() as cursor:
+        cursor.execute("ANALYZE reports_guardrailfollowup")
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())

@@ -82,13 +82,18 @@ def test_quick_order_snapshot_lands_in_s3_with_status_metrics_and_one_slack_mess
         body, content_type="application/x-ndjson", headers={"X-Quick-Order-Events": "6"}
     )
 
+    before = timezone.now().astimezone(UTC)
     output = run("export_quick_order_telemetry")
+    after = timezone.now().astimezone(UTC)
 
     (key,) = [
         o["Key"] for o in s3.list_objects_v2(Bucket=s3.bucket, Prefix="telemetry/")["Contents"]
     ]
-    today = timezone.now().astimezone(UTC)
-    assert re.fullmatch(rf"telemetry/quick-order/{today:%Y/%m/%d}/\d{{8}}T\d{{12}}Z\.ndjson", key)
+    # The folder is the snapshot's own UTC day (a run across midnight may take either).
+    folders = "|".join(re.escape(f"{day:%Y/%m/%d}") for day in {before.date(), after.date()})
+    assert re.fullmatch(rf"telemetry/quick-order/({folders})/\d{{8}}T\d{{12}}Z\.ndjson", key)
+    stamp = key.rsplit("/", 1)[1][:8]
+    assert key.split("/")[2:5] == [stamp[:4], stamp[4:6], stamp[6:8]]
     assert s3.get_object(Bucket=s3.bucket, Key=key)["Body"].read().decode() == body
     status = status_read(quick_order.QUICK_ORDER_EXPORT_STATUS_S3_URI)
     assert status["events"] == 6

@@ -18,13 +18,16 @@ page at a time on both cores. The batches a sink receives, and the checkpoints, 
 either way.
 
 A ratio of 4 (the default) lets an export take about a fifth of the time of the database
-while capture is busy: the 1 000 000 rows take about 75 s instead of 7 s on two cores. 0
-turns giving way off.
+while capture is busy: beside 16 capture clients that keep two cores busy, the 1 000 000
+rows take about 137 s instead of 7 s, and capture's p99 stays within 1.2x of its p99 idle
+(docs/benchmarks.md, row 8). 0 turns giving way off.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -39,9 +42,9 @@ HOLD_SECONDS = 2.0
 
 # Other client sessions in a statement, or in a transaction that ran one within the last
 # second (a request between two statements; a transaction left open in a psql for minutes is
-# not work that needs the CPU). The exporters' own read-ahead
-# workers are not others; pg_stat_clear_snapshot() makes the view current when a caller's
-# transaction would otherwise keep showing its first look.
+# not work that needs the CPU). The exporters' own read-ahead workers are not others;
+# pg_stat_clear_snapshot() makes the view current when a caller's transaction would
+# otherwise keep showing its first look.
 _OTHERS_AT_WORK = """
 SELECT pg_stat_clear_snapshot(), count(*) FROM pg_stat_activity
 WHERE datname = current_database()
@@ -89,9 +92,12 @@ class Pacer:
             time.sleep(pause)
             self.slept += pause
 
-    def timed(self) -> _Timed:
+    @contextmanager
+    def timed(self) -> Iterator[None]:
         """``with pacer.timed(): <database work>``: then ``pause`` for it."""
-        return _Timed(self)
+        began = time.monotonic()
+        yield
+        self.pause(time.monotonic() - began)
 
     def summary(self) -> str:
         """For a run's log: how long it gave way, empty when it never did."""
@@ -102,15 +108,3 @@ class Pacer:
             f" (EXPORT_NICE_RATIO={self.ratio:g}; seen at work at {self.seen} of"
             f" {self.probes} looks)"
         )
-
-
-class _Timed:
-    def __init__(self, pacer: Pacer) -> None:
-        self.pacer = pacer
-
-    def __enter__(self) -> None:
-        self.began = time.monotonic()
-
-    def __exit__(self, *exc) -> None:
-        if exc[0] is None:
-            self.pacer.pause(time.monotonic() - self.began)

@@ -24,7 +24,7 @@ another, and also returns where the page ended, so no separate query finds it.
 
 With a ``pacer`` (``smplat/pacing.py``, the exporters) the caller's connection asks before
 each page whether other clients are at work; while they are, nothing is read ahead and each
-page is built on the caller's connection in slices of ``SLICE_ROWS`` rows, each followed by
+page is built on the caller's connection in slices of ``pacing.SLICE_ROWS`` rows, each followed by
 the pacer's sleep, and joined into one page of the same size as without it.
 """
 
@@ -40,8 +40,9 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
+from smplat import pacing
 from smplat.cursors import Cursor, keyset_order, parse_cursor, rows_through
-from smplat.pacing import SLICE_ROWS, Pacer
+from smplat.pacing import Pacer
 from smplat.watermark import READER_APPLICATION_NAME
 
 READ_AHEAD_WORKERS = 2
@@ -202,11 +203,12 @@ class _Pages:
         return text, rows, parse_cursor(position, id_kind=self.id_kind) if rows else start
 
     def sliced(self, start: Cursor | None, *, size: int) -> tuple[bytes, int, Cursor | None]:
-        """``page_here`` built ``SLICE_ROWS`` rows at a time, the pacer sleeping after each."""
+        """``page_here`` built ``pacing.SLICE_ROWS`` rows at a time, the pacer sleeping after
+        each."""
         parts: list[bytes] = []
         rows = 0
         while rows < size:
-            want = min(SLICE_ROWS, size - rows)
+            want = min(pacing.SLICE_ROWS, size - rows)
             self.pacer.busy()
             with self.pacer.timed():
                 text, got, start = self.page_here(start, size=want)

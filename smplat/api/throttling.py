@@ -3,7 +3,7 @@ address for staff sessions; past the limit a 429 with ``Retry-After`` and the JS
 
 A sliding window of buckets: the period is cut into ``BUCKETS`` slices, one counter each, and
 a request is let in when the slices of the last period (the one under way and the ``BUCKETS``
-before it) hold fewer than the limit. So no span of ``period`` seconds ever holds more than
+before it), with this request, hold no more than the limit. So no span of ``period`` seconds ever holds more than
 the limit. One fixed window per period would not hold that: three requests at 10:42:59.9 and
 three at 10:43:00.0 under a limit of three a minute all went through. The price is that the
 window reaches up to one slice (a tenth of the period) further back than the period.
@@ -103,9 +103,9 @@ def _seconds_until_room(
     """Whole seconds until one more request fits: the slices leave the window oldest first,
     one at each slice boundary, ``counts`` oldest first and the one under way last."""
     held = sum(counts)
-    for boundary, leaving in enumerate(counts):
+    for boundary, leaving in enumerate(counts[:-1]):
         held -= leaving
-        if held + 1 <= limit:
+        if held < limit:
             return max(1, math.ceil(until_next_slice + boundary * slice_seconds))
-    # Not reached for a limit of one or more: once every slice has left, one request fits.
-    return max(1, math.ceil(until_next_slice + len(counts) * slice_seconds))
+    # Else when the slice under way leaves too, and the window is empty.
+    return max(1, math.ceil(until_next_slice + (len(counts) - 1) * slice_seconds))

@@ -16,7 +16,7 @@ from django.db import connection
 
 from exports.models import ExportRun
 from exports.services import ExportOptions, export_feed
-from smplat import pacing, textpages
+from smplat import pacing
 from telemetry.models import CheckoutOfferEvent
 from tests.exports.conftest import BASE_TIME, expected_order, make_follow_ups, read_ndjson
 
@@ -63,7 +63,6 @@ def busy_client():
 def sliced_small(monkeypatch, settings):
     """Slices of 3 rows, so 25 rows in batches of 10 are built in several slices each."""
     monkeypatch.setattr(pacing, "SLICE_ROWS", 3)
-    monkeypatch.setattr(textpages, "SLICE_ROWS", 3)
     settings.EXPORT_NICE_RATIO = 1
 
 

@@ -104,7 +104,7 @@ def test_no_key_or_token_appears_in_any_log_line(json_log, settings, api_client)
     assert len([r for r in lines if r["logger"] == "smplat.requests"]) == 6
     for secret in (
         named,
-        named.rsplit("_", 1)[-1],
+        named.split("_", 2)[2],  # the secret part alone (smplat_<prefix>_<secret>; it may hold "_")
         ingest,
         settings.CHECKOUT_API_KEY,
         settings.METRICS_TOKEN,

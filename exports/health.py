@@ -13,7 +13,9 @@ States (SPEC §8), the worst one wins (``SEVERITY``):
   after the stored cursor.
 
 ``health_check`` records a change of the settled state (a ``FeedFlip``) with a conditional
-UPDATE and sends one Slack message when a feed goes bad or recovers; see ``health_record``.
+UPDATE and sends one Slack message per change: a warning when a feed turns ``late``, an alert
+when it goes bad (``stale``, ``failing``, ``stuck``), and one when it recovers; see
+``health_record``.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ S = HealthState
 # Best to worst: the worst finding about a feed is its state.
 SEVERITY = (S.FRESH, S.NEVER, S.RUNNING, S.LATE, S.STALE, S.STUCK, S.FAILING)
 BAD_STATES = frozenset({S.STALE, S.FAILING, S.STUCK})
+# The states Slack hears about: the bad ones, and late as a warning (an overdue export should not
+# wait for stale to be noticed; monitor_exports still exits 0 for it).
+ALERTED_STATES = BAD_STATES | {S.LATE}
 FINISHED_OUTCOMES = (ExportRun.Outcome.SUCCEEDED, ExportRun.Outcome.NO_DATA, "failed")
 SUCCESS_OUTCOMES = (ExportRun.Outcome.SUCCEEDED, ExportRun.Outcome.NO_DATA)
 # Enough history for every rule (and the cards' sparkline of 24 runs).
@@ -498,9 +503,9 @@ def read_status(definition: FeedDefinition) -> dict[str, Any] | None:
 
 # -- recording flips and alerting --------------------------------------------------------------
 def alert_class(state: str) -> str:
-    """What an alert speaks for: each bad state itself, every other settled state "ok"
-    (``late`` included: like a check in its grace period, it warns on the card only)."""
-    return state if state in BAD_STATES else "ok"
+    """What an alert speaks for: each alerted state itself (late and the bad ones), every
+    other settled state "ok" (``never`` to ``fresh`` is a first run, not a recovery)."""
+    return state if state in ALERTED_STATES else "ok"
 
 
 @dataclass(frozen=True)
@@ -568,9 +573,10 @@ def card_url(feed: str) -> str:
 def alert_text(definition: FeedDefinition, health: Health, *, previous: str) -> str:
     title = definition.card.title if definition.card else definition.label
     settled = health.settled
-    if settled.state in BAD_STATES:
+    if settled.state in ALERTED_STATES:
+        mark = ":rotating_light:" if settled.state in BAD_STATES else ":warning:"
         lines = [
-            f":rotating_light: {title}: {settled.state} since {format_moment(settled.since)}",
+            f"{mark} {title}: {settled.state} since {format_moment(settled.since)}",
             f"Why: {settled.reason}",
         ]
         if health.last_error:

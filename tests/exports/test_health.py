@@ -222,6 +222,35 @@ def test_the_monitor_alerts_a_feed_that_stopped_running(slack):
     assert "Guardrail export health: stale since" in alert
 
 
+def test_a_late_feed_warns_once_then_alerts_stale_then_recovers(slack, settings):
+    """Every change of state is one message (SPEC §8): late warns, stale alerts, a run recovers."""
+    settings.GUARDRAIL_EXPORT_SCHEDULE_MINUTES = 60
+    settings.EXPORT_FRESHNESS_GRACE_MINUTES = 15
+    run(minutes_ago=30)
+    assert monitor()[0] == 0 and alerts(slack) == []
+    start = timezone.now()
+    with time_machine.travel(start + timedelta(minutes=60)):  # 90 min since the sync: late
+        code, output = monitor()
+        assert code == 0 and "guardrail_followups: late" in output
+        assert len(alerts(slack)) == 1
+        assert alerts(slack)[0].startswith(":warning: Guardrail export health: late since")
+    with time_machine.travel(start + timedelta(minutes=80)):  # still late: nothing new
+        assert monitor()[0] == 0 and len(alerts(slack)) == 1
+    with time_machine.travel(start + timedelta(minutes=160)):  # past 3 schedules: stale
+        assert monitor()[0] == 1 and monitor()[0] == 1
+        assert len(alerts(slack)) == 2
+        assert alerts(slack)[1].startswith(":rotating_light: Guardrail export health: stale")
+        run(minutes_ago=1)  # the export runs again
+        assert monitor()[0] == 0
+    assert len(alerts(slack)) == 3 and "recovered: fresh (was stale)" in alerts(slack)[2]
+    assert [(f.from_state, f.to_state) for f in FeedFlip.objects.order_by("id")] == [
+        ("never", "fresh"),
+        ("fresh", "late"),
+        ("late", "stale"),
+        ("stale", "fresh"),
+    ]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_monitors_started_together_send_one_alert(slack):
     run(outcome="failed", error="boom")

@@ -33,9 +33,9 @@ from exports.locks import FeedBusy
 from exports.models import CursorChange, ExportRun, Feed
 from exports.progress import Progress
 from exports.runs import ExportFailed, RunEnd, run_feed
-from exports.s3 import parse_s3_uri, presigned_url
+from exports.s3 import presigned_url
 from exports.sinks import FileSink, S3Sink, build_sink
-from exports.sinks.base import Sink
+from exports.sinks.base import Sink, SinkError
 from exports.snapshots import snapshot_export
 from exports.status import (
     StatusUnavailable,
@@ -321,13 +321,17 @@ def _write_row_feed_status(
 ) -> None:
     """``{cursor, rows, updatedAt, downloadUrl, workflowUrl}`` to ``*_STATUS_S3_URI``.
 
-    ``downloadUrl`` is a presigned link to the newest object when the sink is S3; a run that
-    found nothing keeps the previous link (the newest rows are still there).
+    ``downloadUrl`` is a presigned link to the whole run when the sink is S3 (its one object,
+    or one object the run's objects are copied into); a run that found nothing keeps the
+    previous link (the newest rows are still there).
     """
     download_url = None
-    location = sink.download_location()
+    try:
+        location = sink.whole_run_location(definition.name) if isinstance(sink, S3Sink) else None
+    except SinkError as exc:
+        raise OSError(f"rows delivered, but the status payload was not written: {exc}") from exc
     if location:
-        download_url = presigned_url(parse_s3_uri(location))
+        download_url = presigned_url(location)
     elif not run.rows:
         try:
             download_url = status_read(destination).get("downloadUrl")

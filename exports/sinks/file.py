@@ -84,6 +84,3 @@ class FileSink:
         if self._file is not None:
             self._file.close()
             self._file = None
-
-    def download_location(self) -> str | None:
-        return None

@@ -1,8 +1,9 @@
 """The S3 sink: one NDJSON object per batch, named after the batch so a re-sent batch overwrites
-its own object."""
+its own object; and, for the status payload's ``downloadUrl``, the whole run in one object."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import UTC
 
@@ -26,7 +27,6 @@ class S3Sink:
     def __init__(self, uri: str, *, client=None):
         self.root = parse_s3_uri(uri)
         self.client = client
-        self.last_location: S3Location | None = None
         # Every object this run wrote, in row order: "Download latest NDJSON" streams them all.
         self.locations: list[S3Location] = []
 
@@ -52,12 +52,61 @@ class S3Sink:
                 Body=batch.ndjson(),
                 ContentType="application/x-ndjson",
             )
-        self.last_location = location
         if location not in self.locations:  # a re-sent batch overwrites its own object
             self.locations.append(location)
 
     def close(self) -> None:
         pass
 
-    def download_location(self) -> str | None:
-        return str(self.last_location) if self.last_location else None
+    def whole_run_location(self, feed: str) -> S3Location | None:
+        """One object holding every row this run wrote, in order, for a link that gives the
+        whole run (the status payload's ``downloadUrl``); None when the run wrote nothing.
+
+        A run of one batch is its object. A longer run is copied into ``latest/<feed>.ndjson``
+        beside the feed folders (outside them, so the warehouse's loads of ``<feed>/...`` never
+        read a row twice), overwritten by the next such run. The copy streams the batch
+        objects through in 8 MiB parts: its memory does not grow with the run.
+        """
+        if len(self.locations) <= 1:
+            return self.locations[0] if self.locations else None
+        from boto3.s3.transfer import TransferConfig
+
+        target = self.root.child(f"latest/{feed}.ndjson")
+        with s3_errors(
+            f"S3 copy of the run's {len(self.locations)} objects to {target}", SinkError
+        ):
+            self.client.upload_fileobj(
+                # Buffered: s3transfer takes a short read for the end of the stream.
+                io.BufferedReader(_Concatenated(self.client, self.locations), 1024 * 1024),
+                target.bucket,
+                target.key,
+                ExtraArgs={"ContentType": "application/x-ndjson"},
+                Config=TransferConfig(use_threads=False, multipart_chunksize=8 * 1024 * 1024),
+            )
+        return target
+
+
+class _Concatenated(io.RawIOBase):
+    """The bodies of several S3 objects read one after the other, as one stream."""
+
+    def __init__(self, client, locations: list[S3Location]):
+        self.client = client
+        self.pending = list(locations)
+        self.body = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while True:
+            if self.body is None:
+                if not self.pending:
+                    return 0
+                location = self.pending.pop(0)
+                self.body = self.client.get_object(Bucket=location.bucket, Key=location.key)["Body"]
+            chunk = self.body.read(len(buffer))
+            if chunk:
+                buffer[: len(chunk)] = chunk
+                return len(chunk)
+            self.body.close()
+            self.body = None

@@ -36,6 +36,3 @@ class StdoutSink:
 
     def close(self) -> None:
         self.stream.flush()
-
-    def download_location(self) -> str | None:
-        return None

@@ -111,6 +111,3 @@ class WebhookSink:
         if self._session is not None:
             self._session.close()
             self._session = None
-
-    def download_location(self) -> str | None:
-        return None

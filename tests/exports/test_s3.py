@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from datetime import timedelta
 
 import pytest
 import requests
@@ -104,6 +105,51 @@ def test_follow_up_status_payload_has_a_working_download_link(s3, settings):
     again = status_read(settings.GUARDRAIL_EXPORT_STATUS_S3_URI)
     assert again["rows"] == 0 and again["downloadUrl"] == status["downloadUrl"]
     assert again["updatedAt"] > status["updatedAt"]
+
+
+def test_the_status_download_link_gives_the_whole_run_of_several_objects(s3, settings):
+    """The issue's case: 166 rows in two batch objects; the link offered only the last 66."""
+    settings.GUARDRAIL_EXPORT_STATUS_S3_URI = f"s3://{s3.bucket}/status/guardrail.json"
+    rows = make_follow_ups(166, per_timestamp=3)
+
+    export_to_s3(s3, "--batch-size", "100")
+
+    assert len(objects(s3, "landing/guardrail_followups/")) == 2
+    status = status_read(settings.GUARDRAIL_EXPORT_STATUS_S3_URI)
+    download = requests.get(status["downloadUrl"], timeout=5)
+    assert download.status_code == 200
+    assert [json.loads(line)["followUpId"] for line in download.text.splitlines()] == (
+        expected_order(rows)
+    )
+    # The whole-run copy lies beside the feed's day folders, so the warehouse loads no row twice.
+    assert objects(s3, "landing/latest/") == ["landing/latest/guardrail_followups.ndjson"]
+
+    more = make_follow_ups(2, start=rows[-1].created_at + timedelta(minutes=1))
+    export_to_s3(s3)  # a run of one object links that object, and the copy is left alone
+    status = status_read(settings.GUARDRAIL_EXPORT_STATUS_S3_URI)
+    lines = requests.get(status["downloadUrl"], timeout=5).text.splitlines()
+    assert [json.loads(line)["followUpId"] for line in lines] == expected_order(more)
+    assert "/landing/guardrail_followups/" in status["downloadUrl"]
+
+
+def test_the_whole_run_copy_of_large_objects_is_byte_exact_in_parts(s3):
+    """Three 4 MiB objects (S3 parts must be 5 MiB but the last): one 12 MiB object, exact."""
+    from exports.s3 import S3Location
+    from exports.sinks.s3 import S3Sink
+
+    sink = S3Sink(f"s3://{s3.bucket}/landing", client=s3)
+    parts = [bytes([65 + index]) * (4 * 1024 * 1024 - index) + b"\n" for index in range(3)]
+    for index, part in enumerate(parts):
+        s3.put_object(Bucket=s3.bucket, Key=f"landing/feed/{index}.ndjson", Body=part)
+        sink.locations.append(S3Location(s3.bucket, f"landing/feed/{index}.ndjson"))
+
+    target = sink.whole_run_location("feed")
+
+    assert str(target) == f"s3://{s3.bucket}/landing/latest/feed.ndjson"
+    assert body(s3, "landing/latest/feed.ndjson") == b"".join(parts)
+    head = s3.head_object(Bucket=s3.bucket, Key="landing/latest/feed.ndjson")
+    assert head["ContentType"] == "application/x-ndjson"
+    assert head["ETag"].strip('"').endswith("-2")  # uploaded in two parts, not held whole
 
 
 def test_status_payload_to_a_local_path_with_the_github_run_link(tmp_path, settings):

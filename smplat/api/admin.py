@@ -22,6 +22,8 @@ class ApiKeyCreateForm(forms.ModelForm):
     class Meta:
         model = ApiKey
         fields = ["name", "scopes", "expires_at", "ingest_rate_per_minute"]
+        # Django's date and time widget prints no zone; every date on these pages is UTC.
+        help_texts = {"expires_at": "Date and time in UTC. Leave both empty: never expires."}
 
     def clean_expires_at(self):
         expires_at = self.cleaned_data.get("expires_at")

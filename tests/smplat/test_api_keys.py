@@ -246,6 +246,13 @@ def test_staff_create_a_key_in_the_admin_and_see_it_once(alice):
     assert (entry.actor, entry.action, entry.address) == ("alice", "api_key.create", "127.0.0.1")
 
 
+def test_the_expiry_input_says_it_is_in_utc(alice):
+    page = _csrf_client(alice).get("/admin/api/apikey/add/").content.decode()
+    start = page.index("field-expires_at")
+    row = page[start : page.index('class="form-row', start)]  # the expiry's own form row
+    assert 'name="expires_at_1"' in row and "Date and time in UTC." in row
+
+
 def test_the_admin_refuses_a_past_expiry_and_a_taken_name(alice):
     api_key_create(name="storefront", scopes=["ingest"])
     client = _csrf_client(alice)

@@ -9,6 +9,7 @@ with these classes and functions, so the API and the status payload agree on one
 from __future__ import annotations
 
 from collections import Counter
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 QUICK_ORDER_METRICS = ("startCount", "abortCount", "completeCount", "completionRate")
@@ -20,8 +21,16 @@ TOP_PROVIDERS = 10
 
 
 def completion_rate(starts: int, completes: int) -> float | None:
-    """Completes per start, in percent with one decimal; None without starts."""
-    return round(completes / starts * 100, 1) if starts else None
+    """Completes per start, in percent with one decimal; None without starts.
+
+    Counted in exact decimals and rounded half away from zero, as the warehouse's
+    ``round(100.0 * completes / starts, 1)`` does (Snowflake, PostgreSQL, DuckDB): 49 of 400
+    is 12.3 there, where Python's float ``round`` gives 12.2.
+    """
+    if not starts:
+        return None
+    rate = Decimal(100 * completes) / Decimal(starts)
+    return float(rate.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
 class QuickOrderMetrics:

@@ -33,7 +33,7 @@ from reports.models import GuardrailFollowUp
 from reports.rows import FOLLOW_UP_COLUMNS, follow_up_row
 from smplat.csvcells import CSV_FORMULA_PREFIXES, csv_safe
 from telemetry.feeds import QUICK_ORDER_METRICS_SQL
-from telemetry.metrics import QuickOrderMetrics
+from telemetry.metrics import QuickOrderMetrics, completion_rate
 from telemetry.models import (
     CheckoutOfferEvent,
     GuardrailWorkflowEvent,
@@ -371,6 +371,37 @@ def test_quick_order_status_metrics_equal_the_metrics_recomputed_from_the_loaded
         "completeCount": complete,
         "completionRate": float(rate),
     } == metrics.result()
+
+
+# (starts, completes): exact ties of one decimal (49/400 is 12.25), and repeating decimals.
+RATE_CASES = [(400, 49), (400, 51), (8, 1), (40, 1), (200, 1), (3, 1), (6, 1), (7, 7), (9, 0)]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgres"])
+def test_the_completion_rate_rounds_as_the_warehouse_query_does_on_ties(engine):
+    from django.db import connection
+
+    expected = [completion_rate(starts, completes) for starts, completes in RATE_CASES]
+    got = []
+    for starts, completes in RATE_CASES:
+        rows = [("quick_order.start",)] * starts + [("quick_order.complete",)] * completes
+        if engine == "duckdb":
+            db = duckdb.connect()
+            db.execute("CREATE SCHEMA analytics")
+            db.execute("CREATE TABLE analytics.quick_order_events (event_name TEXT)")
+            db.executemany("INSERT INTO analytics.quick_order_events VALUES (?)", rows)
+            got.append(float(db.execute(QUICK_ORDER_METRICS_SQL).fetchone()[3]))
+            db.close()
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute("CREATE SCHEMA IF NOT EXISTS analytics")
+                cursor.execute("DROP TABLE IF EXISTS analytics.quick_order_events")
+                cursor.execute("CREATE TABLE analytics.quick_order_events (event_name TEXT)")
+                cursor.executemany("INSERT INTO analytics.quick_order_events VALUES (%s)", rows)
+                cursor.execute(QUICK_ORDER_METRICS_SQL)
+                got.append(float(cursor.fetchone()[3]))
+    assert got == expected
+    assert expected[:2] == [12.3, 12.8]  # half away from zero, not Python's half-even 12.2
 
 
 # --- The declaration cannot drift from the export --------------------------------------------

@@ -45,7 +45,7 @@ from exports.status import (
     workflow_url,
 )
 from smplat.cursors import format_timestamp, parse_cursor, rows_after
-from smplat.pacing import Pacer
+from smplat.pacing import Pacer, exporter_session
 from smplat.redact import redact_url
 from smplat.watermark import commit_watermark
 
@@ -200,14 +200,15 @@ def _export_rows(
     watermark = commit_watermark(settings.EXPORT_SAFETY_LAG_SECONDS)
     pacer = Pacer(settings.EXPORT_NICE_RATIO)
     try:
-        run_batches(
-            batches=_batches(definition, start, options, sink, watermark.at, pacer),
-            sink=sink,
-            store=store,
-            state=state,
-            progress=progress,
-            should_stop=should_stop,
-        )
+        with exporter_session():
+            run_batches(
+                batches=_batches(definition, start, options, sink, watermark.at, pacer),
+                sink=sink,
+                store=store,
+                state=state,
+                progress=progress,
+                should_stop=should_stop,
+            )
     finally:
         run.rows, run.cursor_after, run.batches = state.rows, state.cursor_after, state.batches
         run.artifacts = sink_artifacts(sink, rows=state.rows)

@@ -11,7 +11,9 @@ are working: it asks ``pg_stat_activity`` before each page (each slice while giv
 whether another client session of this database is in a statement or a transaction, and
 gives way until ``HOLD_SECONDS`` have passed without seeing one (a web process between two
 requests is idle, so one look alone misses most of them). Alone, it runs at full speed; an
-idle connection (a ``psql``, a worker waiting for tasks) does not slow it down. While giving
+idle connection (a ``psql``, a worker waiting for tasks) does not slow it down, and neither
+does another exporter (each names its session ``EXPORTER_APPLICATION_NAME`` while it runs, so
+two exports at once do not each wait for the other). While giving
 way it also stops reading ahead and builds each page in slices of ``SLICE_ROWS`` rows, so
 its work comes in short bursts that a request seldom waits behind, instead of one 10 000-row
 page at a time on both cores. The batches a sink receives, and the checkpoints, are the same
@@ -25,14 +27,20 @@ rows take about 137 s instead of 7 s, and capture's p99 stays within 1.2x of its
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from smplat.watermark import READER_APPLICATION_NAME
+
+logger = logging.getLogger(__name__)
+
+# The application_name of an exporter's own session while it runs (``exporter_session``).
+EXPORTER_APPLICATION_NAME = "smplat-exporter"
 
 # Rows of one slice of a page while giving way: a few milliseconds of the database's work.
 SLICE_ROWS = 1000
@@ -42,7 +50,7 @@ HOLD_SECONDS = 2.0
 
 # Other client sessions in a statement, or in a transaction that ran one within the last
 # second (a request between two statements; a transaction left open in a psql for minutes is
-# not work that needs the CPU). The exporters' own read-ahead workers are not others;
+# not work that needs the CPU). Exporters and their read-ahead workers are not others;
 # pg_stat_clear_snapshot() makes the view current when a caller's transaction would
 # otherwise keep showing its first look.
 _OTHERS_AT_WORK = """
@@ -50,7 +58,7 @@ SELECT pg_stat_clear_snapshot(), count(*) FROM pg_stat_activity
 WHERE datname = current_database()
   AND pid <> pg_backend_pid()
   AND backend_type = 'client backend'
-  AND application_name <> %s
+  AND application_name NOT IN (%s, %s)
   AND (state = 'active'
        OR (state LIKE 'idle in transaction%%'
            AND state_change > clock_timestamp() - interval '1 second'))
@@ -75,7 +83,7 @@ class Pacer:
         if self.ratio <= 0:
             return False
         with connection.cursor() as cursor:
-            cursor.execute(_OTHERS_AT_WORK, [READER_APPLICATION_NAME])
+            cursor.execute(_OTHERS_AT_WORK, [READER_APPLICATION_NAME, EXPORTER_APPLICATION_NAME])
             _, others = cursor.fetchone()
         now = time.monotonic()
         self.probes += 1
@@ -108,3 +116,26 @@ class Pacer:
             f" (EXPORT_NICE_RATIO={self.ratio:g}; seen at work at {self.seen} of"
             f" {self.probes} looks)"
         )
+
+
+@contextmanager
+def exporter_session() -> Iterator[None]:
+    """Name this process's database session an exporter's while the block runs, so other
+    exporters do not give way to it (the commit watermark still counts it: it only looks past
+    the read-ahead workers, which never write). The previous name comes back after."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('application_name')")
+        (previous,) = cursor.fetchone()
+        cursor.execute(
+            "SELECT set_config('application_name', %s, false)", [EXPORTER_APPLICATION_NAME]
+        )
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('application_name', %s, false)", [previous])
+        except DatabaseError:
+            # The run broke the session's transaction (its rollback undoes the name) or the
+            # session itself; the run's own error is the one to report.
+            logger.debug("application_name not restored", exc_info=True)

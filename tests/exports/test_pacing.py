@@ -30,22 +30,24 @@ READ_AHEAD = [
 ]
 
 
-def _connect() -> psycopg.Connection:
+def _connect(name: str = "storefront-capture") -> psycopg.Connection:
     params = connection.get_connection_params()
     params.pop("cursor_factory", None)
-    params["application_name"] = "storefront-capture"
+    params["application_name"] = name
     return psycopg.connect(**params, autocommit=True)
 
 
 @pytest.fixture
-def busy_client():
+def busy_client(request):
     """Another client of the database, in one short statement after another while the test
-    runs (a web process serving capture)."""
+    runs (a web process serving capture; or, with ``indirect`` parametrizing, another
+    application)."""
+    name = getattr(request, "param", "storefront-capture")
     stop = threading.Event()
     statements = []
 
     def work() -> None:
-        with _connect() as other:
+        with _connect(name) as other:
             while not stop.is_set():
                 other.execute("SELECT pg_sleep(0.02)")
                 statements.append(1)
@@ -153,3 +155,35 @@ def test_the_row_by_row_feeds_give_way_too(tmp_path, caplog, settings, busy_clie
     )
     assert len(read_ndjson(tmp_path / "offers.ndjson")) == 7
     assert _gave_way(caplog)
+
+
+@pytest.mark.parametrize("busy_client", [pacing.EXPORTER_APPLICATION_NAME], indirect=True)
+def test_another_exporter_at_work_does_not_make_it_give_way(
+    tmp_path, caplog, settings, busy_client, monkeypatch
+):
+    """Two exports at once each saw the other at work and both slowed down five times."""
+    make_follow_ups(12)
+    settings.EXPORT_NICE_RATIO = 4
+    caplog.set_level(logging.INFO, logger="exports.services")
+    names = []
+    busy = pacing.Pacer.busy
+
+    def looking(self):  # what this exporter's own session is called when it looks
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('application_name')")
+            names.append(cursor.fetchone()[0])
+        return busy(self)
+
+    monkeypatch.setattr(pacing.Pacer, "busy", looking)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('application_name')")
+        (before,) = cursor.fetchone()
+
+    _export(tmp_path / "out.ndjson")
+
+    assert len(read_ndjson(tmp_path / "out.ndjson")) == 12
+    assert not _gave_way(caplog)
+    assert names and set(names) == {pacing.EXPORTER_APPLICATION_NAME}
+    with connection.cursor() as cursor:  # the session's own name is back after the run
+        cursor.execute("SELECT current_setting('application_name')")
+        assert cursor.fetchone()[0] == before

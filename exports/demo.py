@@ -232,6 +232,7 @@ def _write_file_sink(definition: RowFeed, runs: list[ExportRun]) -> None:
     for run in succeeded:
         until = parse_cursor(run.cursor_after, id_kind=definition.id_kind).timestamp
         state = RunState(feed=definition.name, cursor_before=run.cursor_before)
+        sink = FileSink(path)
         run_batches(
             batches=definition.batches(
                 start=run.cursor_before,
@@ -241,12 +242,12 @@ def _write_file_sink(definition: RowFeed, runs: list[ExportRun]) -> None:
                 # Rows up to and including the run's last timestamp (the watermark is strict).
                 watermark=until + timedelta(microseconds=1),
             ),
-            sink=FileSink(path),
+            sink=sink,
             store=store,
             state=state,
         )
         assert state.rows == run.rows and state.cursor_after == run.cursor_after, run
-        run.artifacts = [str(path.resolve())]
+        run.artifacts = [artifact] if (artifact := sink.artifact()) else []
 
 
 def _row_feed_position(

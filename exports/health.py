@@ -38,6 +38,7 @@ from exports.locks import feed_lock_held
 from exports.models import ExportRun, FeedFlip, FeedState, HealthState
 from exports.notifications import SlackOutcome, slack_post
 from smplat.cursors import InvalidCursor, parse_cursor, rows_after
+from smplat.humanize import counted
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ def _stored_cursor(definition: RowFeed, runs: list[ExportRun]) -> tuple[str | No
         elif config.cursor_path:
             store = build_cursor_store("file", path=config.cursor_path)
         cursor = store.load() if store else None
-        if cursor:
+        if store is not None and store.found:  # a reset leaves None there: the beginning
             return cursor, f"cursor store ({store.name})", ""
     except (CursorStoreError, S3Failed, OSError) as exc:
         note = f"cursor store unreadable ({exc}); "
@@ -344,14 +345,24 @@ def judge(
                 break
             if (run.started_at or run.created_at) - lag < behind.oldest:
                 break
+            if (run.cursor_after or None) != (behind.cursor or None):
+                # The cursor moved since (a rewind or a backfill): the rows waiting are for
+                # the next run, not ones this run failed to export.
+                break
             empty.append(run)
         if empty:
             findings.append(
                 Finding(
                     S.STUCK,
                     empty[-1].finished_at,
-                    f"{behind.text} {definition.unit} wait after the cursor (oldest"
-                    f" {format_moment(behind.oldest)}) but the last {len(empty)} run(s) exported none",
+                    f"{counted(behind.text, definition.unit)}"
+                    f" {'waits' if behind.text == '1' else 'wait'} after the cursor (oldest"
+                    f" {format_moment(behind.oldest)}) but"
+                    + (
+                        " the last run exported none"
+                        if len(empty) == 1
+                        else f" the last {len(empty)} runs exported none"
+                    ),
                 )
             )
 
@@ -585,7 +596,7 @@ def alert_text(definition: FeedDefinition, health: Health, *, previous: str) -> 
         lines = [f":white_check_mark: {title} recovered: {settled.state} (was {previous})"]
         lines.append(f"Why: {settled.reason}")
     if health.behind.count is not None:
-        lines.append(f"Behind: {health.behind.text} {definition.unit}")
+        lines.append(f"Behind: {counted(health.behind.text, definition.unit)}")
     lines.append(f"Card: {card_url(definition.name)}")
     return "\n".join(lines)
 

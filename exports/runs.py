@@ -32,6 +32,7 @@ from exports.notifications import slack_post
 from exports.s3 import S3Failed
 from exports.sinks import SinkError
 from exports.status import workflow_url
+from smplat.humanize import counted
 from smplat.logs import export_run_bind, export_run_finished
 
 logger = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ def run_summary(definition: FeedDefinition, run: ExportRun, detail: str = "") ->
     """The run in a few lines, for Slack: outcome, count, sink, cursor, error, link."""
     text = (
         f"{ICONS.get(run.outcome, ':x:')} {definition.label} export"
-        f" {run.get_outcome_display().lower()}: {run.rows:,} {definition.unit}"
+        f" {run.get_outcome_display().lower()}: {counted(run.rows, definition.unit)}"
         f" via {run.sink or 'n/a'}, cursor {run.cursor_after or '(none)'}"
         f" (run #{run.pk}, {run.trigger})"
     )

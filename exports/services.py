@@ -241,13 +241,14 @@ def sink_destination(sink: Sink, *, webhook_url: str | None = None) -> str:
 
 def sink_artifacts(sink: Sink, *, rows: int) -> list[str]:
     """What the run left to download: its S3 objects in row order, or the NDJSON file it
-    appended to (nothing when it wrote no row, or wrote CSV)."""
+    appended to, as the byte range it wrote (nothing when it wrote no row, or wrote CSV)."""
     if not rows:
         return []
     if isinstance(sink, S3Sink):
         return [str(location) for location in sink.locations]
     if isinstance(sink, FileSink) and sink.format == "ndjson":
-        return [str(sink.path.resolve())]
+        artifact = sink.artifact()
+        return [artifact] if artifact else []
     return []
 
 

@@ -28,3 +28,17 @@ def per_second(value: object) -> str:
     if not isinstance(value, int | float):
         return "-"
     return f"{value:,.0f}/s" if value >= 10 else f"{value:.1f}/s"
+
+
+def counted(value: object, unit: str) -> str:
+    """``1 row``, ``2 rows``, ``12,345 events``, ``100 000+ rows``: a count and its unit (given
+    plural: ``rows``, ``events``), singular for exactly one."""
+    if isinstance(value, int):
+        shown = f"{value:,}"
+    elif value is None:
+        return "-"
+    else:
+        shown = str(value)  # already formatted (a capped count such as "100 000+")
+    if shown == "1" and unit.endswith("s"):
+        unit = unit[:-1]
+    return f"{shown} {unit}"

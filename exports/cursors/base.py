@@ -37,6 +37,9 @@ class Checkpoint:
 
 class CursorStore(Protocol):
     name: str
+    # After ``load``: whether the store held a checkpoint (its cursor may be None, the
+    # beginning, after a reset) or had none yet.
+    found: bool
 
     def load(self) -> str | None:
         """The cursor to resume from, or None when nothing was exported yet."""

@@ -19,11 +19,13 @@ class FileCursorStore:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
+        self.found = False
 
     def load(self) -> str | None:
         try:
             text = self.path.read_text()
         except FileNotFoundError:
+            self.found = False
             return None
         except OSError as exc:
             raise CursorStoreError(f"cannot read {self.path}: {exc}") from exc
@@ -31,7 +33,9 @@ class FileCursorStore:
             data = json.loads(text)
         except ValueError as exc:
             raise CursorStoreError(f"{self.path} is not valid JSON: {exc}") from exc
-        return cursor_from_json(data, str(self.path))
+        cursor = cursor_from_json(data, str(self.path))
+        self.found = True
+        return cursor
 
     def save(self, checkpoint: Checkpoint) -> None:
         data = json.dumps(checkpoint.as_json(), indent=2).encode() + b"\n"

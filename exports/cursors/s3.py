@@ -20,6 +20,7 @@ class S3CursorStore:
         if not self.location.key:
             raise CursorStoreError(f"{uri} names a bucket, not an object")
         self._client = client
+        self.found = False
 
     @property
     def client(self):
@@ -32,6 +33,7 @@ class S3CursorStore:
             text = response["Body"].read()
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                self.found = False
                 return None
             raise CursorStoreError(f"cannot read {self.location}: {exc}") from exc
         except BotoCoreError as exc:
@@ -40,7 +42,9 @@ class S3CursorStore:
             data = json.loads(text)
         except ValueError as exc:
             raise CursorStoreError(f"{self.location} is not valid JSON: {exc}") from exc
-        return cursor_from_json(data, str(self.location))
+        cursor = cursor_from_json(data, str(self.location))
+        self.found = True
+        return cursor
 
     def save(self, checkpoint: Checkpoint) -> None:
         with s3_errors(f"writing {self.location}", CursorStoreError):

@@ -4,12 +4,30 @@ open."""
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
 from exports.feeds import Batch
 from exports.sinks.base import SinkError
 from exports.sinks.encoding import csv_lines
+
+# A run's rows in an appended file: ``<path>#bytes=<start>-<end>`` (end exclusive), so
+# "Download latest NDJSON" serves that run's lines, not every run's before it.
+_RANGE = re.compile(r"#bytes=(\d+)-(\d+)$")
+
+
+def file_artifact(path: Path, start: int, end: int) -> str:
+    return f"{path.resolve()}#bytes={start}-{end}"
+
+
+def parse_file_artifact(artifact: str) -> tuple[str, tuple[int, int] | None]:
+    """The path and byte range of a run's file artifact (no range: the whole file, as runs
+    recorded before ranges were)."""
+    match = _RANGE.search(artifact)
+    if match is None:
+        return artifact, None
+    return artifact[: match.start()], (int(match[1]), int(match[2]))
 
 
 class FileSink:
@@ -29,6 +47,9 @@ class FileSink:
         self._file = None
         self._has_header = False
         self._regular = True
+        # Where this run's bytes begin and end in the file (after open, after each batch).
+        self.start_offset = 0
+        self.end_offset = 0
 
     def open(self) -> None:
         try:
@@ -38,6 +59,7 @@ class FileSink:
             self._regular = stat.S_ISREG(os.fstat(self._file.fileno()).st_mode)
             if self._regular:
                 self._drop_partial_line()
+                self.start_offset = self.end_offset = self._file.seek(0, os.SEEK_END)
             self._has_header = self._regular and self._file.tell() > 0
         except OSError as exc:
             raise SinkError(f"cannot open {self.path}: {exc}") from exc
@@ -77,8 +99,15 @@ class FileSink:
             self._file.flush()
             if self._regular:
                 os.fsync(self._file.fileno())
+                self.end_offset = self._file.tell()
         except OSError as exc:
             raise SinkError(f"cannot write {self.path}: {exc}") from exc
+
+    def artifact(self) -> str | None:
+        """This run's rows in the file, for its download; None for /dev/null or a pipe."""
+        if not self._regular or self.end_offset <= self.start_offset:
+            return None
+        return file_artifact(self.path, self.start_offset, self.end_offset)
 
     def close(self) -> None:
         if self._file is not None:

@@ -2,7 +2,7 @@
 
 The target is never chosen by the client. First choice is what the feed's newest run of this
 site wrote, as the run recorded it (``ExportRun.artifacts``): all its S3 objects in row order,
-or its file when that lies under ``EXPORT_FILES_ROOT``. Else (runs elsewhere, in GitHub
+or the byte range it appended to its file when that lies under ``EXPORT_FILES_ROOT``. Else (runs elsewhere, in GitHub
 Actions) the ``downloadUrl`` of the feed's configured status payload, fetched over s3, or over
 http(s) under the address rules of ``exports.safe_http`` (public addresses over https; the S3
 endpoint and allow-listed origins besides), with a timeout, a size cap, and redirects
@@ -14,6 +14,7 @@ reason goes to the log.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from exports import registry
 from exports.models import ExportRun
 from exports.s3 import parse_s3_uri, s3_client
 from exports.safe_http import Refused, guarded_get
+from exports.sinks.file import parse_file_artifact
 from exports.status import StatusUnavailable, feed_status
 from smplat.redact import redact_url
 
@@ -131,23 +133,47 @@ def file_under_root(path: str) -> Path:
     return resolved
 
 
-def _open_file(path: str, limit: int) -> Download:
+def _open_file(artifact: str, limit: int) -> Download:
+    """The run's lines of its file: the byte range it appended (the whole file for runs
+    recorded before ranges), if the file still holds them."""
+    path, byte_range = parse_file_artifact(artifact)
     resolved = file_under_root(path)
     try:
         file = open(resolved, "rb")  # noqa: SIM115 - closed by the generator
+        size = os.fstat(file.fileno()).st_size
     except OSError as exc:
         raise DownloadUnavailable(f"The run's file cannot be read ({exc.strerror}).") from exc
-    length = resolved.stat().st_size
+    start, end = byte_range or (0, size)
+    if end > size or not _line_bounded(file, start, end):
+        file.close()  # truncated or replaced since the run: its lines are not there now
+        raise DownloadUnavailable("The run's file no longer holds its rows (rotated or cut).")
+    length = end - start
     if length > limit:
         file.close()
         raise DownloadFailed(f"the artifact is larger than {limit} bytes")
 
     def chunks() -> Iterator[bytes]:
         with file:
-            while chunk := file.read(CHUNK):
+            file.seek(start)
+            left = length
+            while left and (chunk := file.read(min(CHUNK, left))):
+                left -= len(chunk)
                 yield chunk
 
     return Download(_capped(chunks(), limit), length, "application/x-ndjson")
+
+
+def _line_bounded(file, start: int, end: int) -> bool:
+    """Whether ``start`` begins a line and ``end`` ends one (a quick check that the range is
+    still made of whole lines)."""
+    if end <= start:
+        return False
+    if start > 0:
+        file.seek(start - 1)
+        if file.read(1) != b"\n":
+            return False
+    file.seek(end - 1)
+    return file.read(1) == b"\n"
 
 
 def _open_s3_objects(uris: list[str], limit: int) -> Download:

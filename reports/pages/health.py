@@ -135,7 +135,16 @@ class FeedCard:
         return self.last_success.rows if self.last_success else None
 
     @property
+    def cursor_stored(self) -> bool:
+        """Whether the cursor shown is the one in the feed's cursor store: where the next run
+        resumes, a rewind or reset included."""
+        behind = self.health.behind if self.health else None
+        return behind is not None and behind.source.startswith("cursor store")
+
+    @property
     def cursor(self) -> str | None:
+        if self.cursor_stored:
+            return self.health.behind.cursor
         payload = self.status.payload or {}
         status_newer = self.status_synced_at and (
             not self.last_success or self.status_synced_at >= self.last_success.finished_at

@@ -17,6 +17,7 @@ from exports import cursor_repair, registry
 from exports.models import CursorChange, ExportRun
 from smplat.audit.services import request_address
 from smplat.cursors import InvalidCursor, parse_timestamp
+from smplat.humanize import counted
 
 VIEW_PERMISSION = "exports.view_exportrun"
 REWIND_PERMISSION = "exports.add_cursorchange"
@@ -145,7 +146,7 @@ def _apply(request, definition):
     messages.success(
         request,
         f"{definition.label}: cursor moved to {change.cursor_to or 'the beginning'}; the next"
-        f" run re-sends {change.rows_to_resend:,}{'+' if change.rows_capped else ''}"
-        f" {definition.unit}.",
+        f" run re-sends"
+        f" {counted(f'{change.rows_to_resend:,}' + ('+' if change.rows_capped else ''), definition.unit)}.",
     )
     return redirect(reverse("reports") + f"#card-{definition.name}")

@@ -74,6 +74,27 @@ def test_the_preview_counts_exactly_the_rows_the_next_run_sends_with_tied_timest
     )
 
 
+def test_a_rewind_after_an_empty_run_does_not_make_the_feed_stuck(file_feed, alice, settings):
+    """The rows a rewind puts behind the cursor wait for the next run; no false stuck alert."""
+    from exports import registry
+    from exports.health import health_check
+
+    settings.EXPORT_ALERT_WEBHOOK_URL = ""
+    settings.MONITOR_ALERT_WEBHOOK_URL = ""
+    make_follow_ups(6)
+    export_run(feed=FEED)
+    assert export_run(feed=FEED).outcome == "no_data"  # the newest run found nothing new
+    cursor_repair.cursor_change_apply(
+        feed=FEED, target=None, reason="re-send all", changed_by=alice, via="card"
+    )  # back to the beginning
+
+    health = health_check(registry.feed(FEED)).health
+
+    assert health.behind.count == 6
+    assert health.state == "fresh", health.reason
+    assert export_run(feed=FEED).rows == 6
+
+
 def test_the_count_stops_at_the_cap(file_feed, settings):
     make_follow_ups(30)
     export_run(feed=FEED)

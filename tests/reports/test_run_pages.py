@@ -190,8 +190,12 @@ def test_the_s3_download_is_the_whole_newest_run_in_order(alice, settings, s3):
     assert ids == [str(r.id) for r in sorted(rows, key=lambda r: (r.created_at, r.id))]
 
 
-def test_the_file_download_is_the_sinks_file(alice, file_sink):
+def test_the_file_download_is_the_newest_runs_lines_of_the_sinks_file(alice, file_sink):
+    """The file sink appends: the run named in the download's name is all it holds (it held
+    every run's rows, 321 lines for a run of 1)."""
     make_follow_ups(7)
+    export_run(feed=FEED)
+    newest = make_follow_ups(1, start=BASE_TIME + timedelta(hours=1))
     run = export_run(feed=FEED)
     client, _ = _client(alice)
     card = client.get(CARD).content.decode()
@@ -201,7 +205,20 @@ def test_the_file_download_is_the_sinks_file(alice, file_sink):
 
     assert response.status_code == 200
     assert f"run-{run.pk}.ndjson" in response["Content-Disposition"]
-    assert b"".join(response.streaming_content) == file_sink.read_bytes()
+    body = b"".join(response.streaming_content)
+    assert [json.loads(line)["followUpId"] for line in body.splitlines()] == [str(newest[0].id)]
+    assert file_sink.read_bytes().endswith(body) and len(file_sink.read_bytes().splitlines()) == 8
+    assert int(response["Content-Length"]) == len(body)
+
+
+def test_a_file_rotated_since_the_run_is_not_served_as_its_rows(alice, file_sink):
+    make_follow_ups(3)
+    export_run(feed=FEED)
+    file_sink.write_bytes(b'{"other": 1}\n')  # logrotate, or someone, replaced it
+    client, _ = _client(alice)
+    response = client.get(DOWNLOAD)
+    assert response.status_code == 404
+    assert "no longer holds its rows" in response.json()["error"]["message"]
 
 
 def test_a_file_outside_the_export_folder_is_not_served(alice, settings, tmp_path):

@@ -28,6 +28,7 @@ from exports.health import Health, feed_health, feed_states, recent_flips, statu
 from exports.models import CursorChange, ExportRun, FeedFlip, FeedState
 from exports.status import StatusUnavailable, status_read, workflow_url
 from exports.trigger import run_now_blocked
+from smplat.humanize import counted
 from smplat.redact import redact_url
 
 logger = logging.getLogger(__name__)
@@ -225,7 +226,7 @@ class FeedCard:
 
     @property
     def sparkline(self) -> list[SparkBar]:
-        return sparkline(self.sparkline_runs)
+        return sparkline(self.sparkline_runs, self.definition.unit)
 
     @property
     def in_flight(self) -> ExportRun | None:
@@ -386,7 +387,7 @@ class SparkBar:
 SPARK_WIDTH, SPARK_HEIGHT, SPARK_GAP = 192, 36, 2
 
 
-def sparkline(runs: list[ExportRun]) -> list[SparkBar]:
+def sparkline(runs: list[ExportRun], unit: str = "rows") -> list[SparkBar]:
     """Bars for the recent runs, oldest left: height by rows, failed runs full height.
 
     Drawn as inline SVG by templates/reports/snippets/sparkline.html: no chart library.
@@ -410,7 +411,7 @@ def sparkline(runs: list[ExportRun]) -> list[SparkBar]:
                 width=round(slot - SPARK_GAP, 2),
                 height=round(height, 2),
                 outcome=run.outcome,
-                title=f"{when} UTC: {run.get_outcome_display()}, {run.rows:,} rows",
+                title=f"{when} UTC: {run.get_outcome_display()}, {counted(run.rows, unit)}",
             )
         )
     return bars

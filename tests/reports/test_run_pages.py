@@ -105,6 +105,13 @@ def test_the_card_says_how_the_newest_run_ended(alice, file_sink):
     assert re.search(rf"Run #{run.pk}</a> succeeded, 160 rows in \d+\.\d s", card)
 
 
+def test_a_run_of_one_row_says_one_row(alice, file_sink):
+    make_follow_ups(1)
+    run = export_run(feed=FEED)
+    card = _text(_client(alice)[0].get(CARD))
+    assert re.search(rf"Run #{run.pk}</a> succeeded, 1 row in", card) and "1 rows" not in card
+
+
 def test_a_webhook_batch_refused_twice_then_accepted_shows_three_attempts(
     alice, httpserver, settings
 ):
@@ -253,6 +260,9 @@ def test_rewind_from_the_card_previews_then_applies_and_shows_in_the_history(ali
     assert again.status_code == 409 and "Nothing changed" in again.content.decode()
     change = CursorChange.objects.get()
     assert (change.actor, change.rows_to_resend, change.via) == ("alice", 8, "card")
+    card = client.get(CARD).content.decode()  # the card's cursor is the one the next run reads
+    cursor = card[card.index('class="cursor"') :]
+    assert cursor[: cursor.index("</dd>")].endswith(f"<code>{form['target']}</code>")
     run = export_run(feed=FEED)
     assert run.rows == 8
     card = _text(client.get(CARD))

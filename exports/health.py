@@ -21,6 +21,7 @@ when it goes bad (``stale``, ``failing``, ``stuck``), and one when it recovers; 
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -102,7 +103,12 @@ def compare_metrics(
     """One row per metric; a value that is not a number (absent, null, a bool) is None."""
 
     def number(value):
-        return None if isinstance(value, bool) or not isinstance(value, int | float) else value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        try:  # NaN, Infinity and integers past a float's range compare with nothing
+            return value if math.isfinite(value) else None
+        except OverflowError:
+            return None
 
     exported = exported or {}
     return [
@@ -250,16 +256,29 @@ def format_moment(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "unknown"
 
 
+# A status payload's time is believed between these bounds (a few minutes of clock skew
+# ahead): a payload written with "9999-12-31" would otherwise keep its card fresh for ever,
+# and the dates at the ends of the calendar overflow the arithmetic of the schedule.
+EARLIEST_SYNC = datetime(2000, 1, 1, tzinfo=UTC)
+SYNC_CLOCK_SKEW = timedelta(minutes=5)
+
+
 def status_synced_at(payload: dict[str, Any] | None) -> datetime | None:
-    """``syncedAt`` (telemetry) or ``updatedAt`` (follow-ups) of a status payload."""
+    """``syncedAt`` (telemetry) or ``updatedAt`` (follow-ups) of a status payload, in UTC;
+    None when absent, malformed, without a zone, or outside the believable range."""
     raw = (payload or {}).get("syncedAt") or (payload or {}).get("updatedAt")
     if not isinstance(raw, str):
         return None
     try:
         parsed = parse_datetime(raw)
-    except ValueError:
+        if parsed is None or parsed.tzinfo is None:
+            return None
+        moment = parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed and parsed.tzinfo else None
+    if not EARLIEST_SYNC <= moment <= timezone.now() + SYNC_CLOCK_SKEW:
+        return None
+    return moment
 
 
 def _worst(findings: list[Finding]) -> Finding:

@@ -89,6 +89,8 @@ def status_read(url: str, *, timeout: float | None = None) -> dict[str, Any]:
         payload = json.loads(raw)
     except ValueError as exc:
         raise StatusUnavailable(f"status payload is not JSON: {exc}") from exc
+    except RecursionError as exc:  # nested deeper than the parser goes
+        raise StatusUnavailable("status payload is not JSON: nested too deeply") from exc
     if not isinstance(payload, dict):
         raise StatusUnavailable("status payload is not a JSON object")
     return payload

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -401,6 +402,47 @@ def test_quick_order_drift_is_flagged_above_5_percent(
         assert "fresh" in line and code == 0
     client.force_login(alice)
     assert ("badge-failing" in card_html(client, Feed.QUICK_ORDER_TELEMETRY)) is flagged
+
+
+HOSTILE_PAYLOADS = {
+    "last-year-of-the-calendar": b'{"syncedAt": "9999-12-31T23:59:59Z", "events": 1, "metrics": {}}',
+    "first-day-east-of-utc": b'{"syncedAt": "0001-01-01T00:00:00+14:00", "events": 1}',
+    "next-week": json.dumps(
+        {"syncedAt": (timezone.now() + timedelta(days=7)).isoformat(), "events": 1}
+    ).encode(),
+    "nested-deeper-than-the-parser": b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    "numbers-past-float": (
+        b'{"syncedAt": "2026-01-01T00:00:00Z", "events": 1e400, "metrics": {"startCount": '
+        + b"9" * 400
+        + b', "abortCount": NaN, "completeCount": Infinity, "completionRate": -Infinity}}'
+    ),
+    "wrong-types": b'{"syncedAt": 5, "events": "many", "metrics": [1, 2], "downloadUrl": {}}',
+}
+
+
+@pytest.mark.parametrize("payload", list(HOSTILE_PAYLOADS.values()), ids=list(HOSTILE_PAYLOADS))
+def test_a_hostile_status_payload_breaks_no_page_badge_proxy_or_monitor(
+    client, alice, settings, tmp_path, payload
+):
+    """Whoever can write the status file cannot make a 500 or stop the monitor (SPEC §3)."""
+    status = tmp_path / "qo.json"
+    status.write_bytes(payload)
+    settings.QUICK_ORDER_EXPORT_STATUS_URL = str(status)
+    run(Feed.QUICK_ORDER_TELEMETRY, minutes_ago=200, rows=3)  # stale by its runs
+
+    code, output = monitor()
+
+    # Judged by its runs (or, for numbers that parse, by their drift from the local window).
+    assert code == 1
+    assert re.search(r"^quick_order_telemetry: (stale|failing)", output, re.MULTILINE)
+    assert "guardrail_followups: never" in output  # and the other feeds were judged too
+    client.force_login(alice)
+    assert client.get(PAGE).status_code == 200
+    assert client.get(f"/admin/reports/cards/{Feed.QUICK_ORDER_TELEMETRY}/").status_code == 200
+    assert badge_json(client, Feed.QUICK_ORDER_TELEMETRY)["state"] in ("stale", "failing")
+    key = FeedState.objects.get(feed=Feed.QUICK_ORDER_TELEMETRY).badge_key
+    assert client.get(f"/badges/{key}.svg").status_code == 200
+    assert client.get("/api/reporting/quick-order-export").status_code in (404, 502)
 
 
 # -- abandoned runs ------------------------------------------------------------------------------

@@ -6,10 +6,10 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import JsonResponse
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
 from smplat.api.exceptions import error_body
-from smplat.api.params import SchemaContentNegotiation
+from smplat.api.schema_view import SchemaView
 from smplat.metrics import metrics
 from smplat.probes import readyz
 
@@ -47,7 +47,7 @@ urlpatterns = [
     # ?format=json.
     path(
         "api/schema/",
-        SpectacularAPIView.as_view(content_negotiation_class=SchemaContentNegotiation),
+        SchemaView.as_view(),
         name="api-schema",
     ),
     path(

@@ -68,6 +68,15 @@ def test_the_schema_is_served_and_documents_key_authentication(client):
     assert "/api/v1/reporting/guardrails/followups" in spec["paths"]
 
 
+@pytest.mark.parametrize("version", ["\r\n", "a\rb", "abc"])
+def test_a_version_parameter_is_ignored_not_put_in_a_header(client, version):
+    """drf-spectacular copied ?version into Content-Disposition: a line break was a 500."""
+    response = client.get("/api/schema/", {"version": version})
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'inline; filename="smplat reports API.yaml"'
+    assert "/api/v1/reporting/guardrails/followups" in response.content.decode()
+
+
 def test_the_docs_page_is_for_staff(client, alice, charlie):
     assert client.get("/api/docs/").status_code == 302
     client.force_login(charlie)

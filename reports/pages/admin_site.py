@@ -5,6 +5,7 @@ from functools import wraps
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.http import HttpResponseBadRequest
+from django.template.response import SimpleTemplateResponse
 from django.urls import NoReverseMatch, reverse
 
 # (URL name, label, permissions a user needs to see the link)
@@ -32,7 +33,9 @@ class OperationsAdminSite(admin.AdminSite):
     def admin_view(self, view, cacheable=False):
         """Every admin page (model lists and forms, the operator pages) refuses a NUL byte in
         its path or query with a 400: PostgreSQL cannot compare text with one, so a list
-        filter or search given ``%00`` would otherwise fail in the database with a 500."""
+        filter or search given ``%00`` would otherwise fail in the database with a 500. A
+        query number that overflows (Django's date lookups build ``datetime(year, ...)``)
+        is a 400 too."""
 
         @wraps(view)
         def refuse_nul(request, *args, **kwargs):
@@ -44,7 +47,20 @@ class OperationsAdminSite(admin.AdminSite):
                     "The address may not contain the NUL character (%00).",
                     content_type="text/plain; charset=utf-8",
                 )
-            return view(request, *args, **kwargs)
+            try:
+                response = view(request, *args, **kwargs)
+                if isinstance(response, SimpleTemplateResponse) and request.GET:
+                    # A changelist runs its query while rendering: render here to answer a
+                    # number that overflows it (a date_hierarchy year of 23 digits).
+                    response.render()
+            except OverflowError:
+                if not request.GET:
+                    raise
+                return HttpResponseBadRequest(
+                    "A number in the address is out of range.",
+                    content_type="text/plain; charset=utf-8",
+                )
+            return response
 
         # Checked after the login check that super() adds: anonymous users still go to login.
         return super().admin_view(refuse_nul, cacheable)

@@ -28,9 +28,12 @@ $(ACTIONLINT): | $(BIN)/python
 install: $(VENV)/.installed $(ACTIONLINT)
 
 # The demo's exports write files under .data/demo-exports (a variable already set wins), so
-# "Run export now" works on a fresh machine without a webhook or S3.
+# "Run export now" works on a fresh machine without a webhook or S3. The development server
+# serves each request on a new thread, which leaves a persistent connection behind per
+# request (Django's docs: do not enable them there), so the demo closes each at its end.
 DEMO_EXPORTS := $(CURDIR)/.data/demo-exports
 DEMO_ENV := DEBUG=$${DEBUG:-true} \
+	DATABASE_CONN_MAX_AGE=$${DATABASE_CONN_MAX_AGE:-0} \
 	EXPORT_FILES_ROOT=$${EXPORT_FILES_ROOT:-$(DEMO_EXPORTS)} \
 	CHECKOUT_API_KEY=$${CHECKOUT_API_KEY:-smplat-demo-api-key} \
 	GUARDRAIL_EXPORT_SINK=$${GUARDRAIL_EXPORT_SINK:-file} \

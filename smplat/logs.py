@@ -15,6 +15,8 @@ import time
 import uuid
 from contextvars import ContextVar
 
+from django.core.signals import request_finished
+from django.dispatch import receiver
 from django.utils.functional import empty
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
@@ -87,34 +89,38 @@ class RequestContextMiddleware:
         proposed = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = proposed if REQUEST_ID_PATTERN.match(proposed) else uuid.uuid4().hex
         request.request_id = request_id
-        token = request_id_var.set(request_id)
+        # Kept until the response is closed (``request_finished``), not reset on the way out:
+        # Django logs a 4xx/5xx ("Forbidden: /path") after the middleware has returned.
+        request_id_var.set(request_id)
         started = time.perf_counter()
-        try:
-            response = self.get_response(request)
-            response["X-Request-ID"] = request_id
-            duration = time.perf_counter() - started
-            route = _route(request)
-            actor = _actor(request)
-            request_observe(
-                route=route, method=request.method, status=response.status_code, seconds=duration
-            )
-            logger.info(
-                "%s %s %s %.1fms",
-                request.method,
-                route,
-                response.status_code,
-                duration * 1000,
-                extra={
-                    "actor": actor,
-                    "route": route,
-                    "method": request.method,
-                    "status": response.status_code,
-                    "duration_ms": round(duration * 1000, 1),
-                },
-            )
-            return response
-        finally:
-            request_id_var.reset(token)
+        response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        duration = time.perf_counter() - started
+        route = _route(request)
+        actor = _actor(request)
+        request_observe(
+            route=route, method=request.method, status=response.status_code, seconds=duration
+        )
+        logger.info(
+            "%s %s %s %.1fms",
+            request.method,
+            route,
+            response.status_code,
+            duration * 1000,
+            extra={
+                "actor": actor,
+                "route": route,
+                "method": request.method,
+                "status": response.status_code,
+                "duration_ms": round(duration * 1000, 1),
+            },
+        )
+        return response
+
+
+@receiver(request_finished)
+def _request_id_forget(sender, **kwargs) -> None:
+    request_id_var.set(None)
 
 
 def export_run_bind(run) -> None:

@@ -66,6 +66,18 @@ def test_every_response_carries_a_request_id_even_errors_and_redirects(client, s
     assert APIClient().get(FOLLOW_UPS)["X-Request-ID"]  # a 401
 
 
+def test_djangos_own_4xx_line_carries_the_requests_id(json_log):
+    """Django logs "Unauthorized: /path" after the middleware returned; it had request_id null."""
+    response = APIClient().get(FOLLOW_UPS, HTTP_X_REQUEST_ID="probe-4711")
+    assert response.status_code == 401
+    lines = json_log()
+    [django_line] = [r for r in lines if r["logger"] == "django.request"]
+    [ours] = [r for r in lines if r["logger"] == "smplat.requests"]
+    assert django_line["request_id"] == ours["request_id"] == "probe-4711"
+    APIClient().get("/healthz")  # the next request, on the same thread, has its own id
+    assert json_log()[-1]["request_id"] not in (None, "probe-4711")
+
+
 def test_staff_requests_log_the_username(alice, json_log):
     client = APIClient()
     client.force_login(alice)

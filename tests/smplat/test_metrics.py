@@ -4,6 +4,7 @@ in multiprocess mode."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -220,3 +221,37 @@ def test_gunicorn_workers_are_summed_in_multiprocess_mode(tmp_path: Path):
         >= 1 + sent
     )
     assert len(list(multiproc.glob("counter_*.db"))) >= 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_gunicorns_own_lines_are_json_with_log_format_json():
+    """Its "Booting worker" and error lines were plain text among the site's JSON lines."""
+    port = _free_port()
+    env = child_env(LOG_FORMAT="json", CHECKOUT_API_KEY="gunicorn-test-key")
+    server = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "gunicorn", "smplat.wsgi"),
+            *("--config", "python:smplat.gunicorn", "--bind", f"127.0.0.1:{port}"),
+            *("--workers", "1"),
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**env, "DJANGO_SETTINGS_MODULE": "tests.settings"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).ok
+                break
+            except requests.RequestException:
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=20)
+    lines = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+    loggers = {line["logger"] for line in lines}
+    assert "gunicorn.error" in loggers and "smplat.requests" in loggers
+    assert any("Booting worker" in line["message"] for line in lines)

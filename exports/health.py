@@ -461,10 +461,12 @@ def recent_runs(feeds: list[str], per_feed: int = HISTORY_RUNS) -> dict[str, lis
     return newest_per_feed(runs, feeds, per_feed, by="created_at")
 
 
-def close_abandoned(runs: list[ExportRun], now: datetime) -> None:
+def close_abandoned(runs: list[ExportRun], now: datetime) -> list[ExportRun]:
     """Record as failed the runs whose process is gone: running with the feed's lock free, or
     queued past the trigger's expiry. Conditional (``WHERE outcome = old``): a run that ends
-    meanwhile keeps its own outcome. Updates the given objects in place."""
+    meanwhile keeps its own outcome. Updates the given objects in place; returns those this
+    look closed."""
+    closed = []
     lock_free: dict[str, bool] = {}
     for run in runs:
         if run.outcome == ExportRun.Outcome.RUNNING:
@@ -477,13 +479,16 @@ def close_abandoned(runs: list[ExportRun], now: datetime) -> None:
             continue
         if reason is None:
             continue
-        ExportRun.objects.filter(pk=run.pk, outcome=run.outcome).update(
+        won = ExportRun.objects.filter(pk=run.pk, outcome=run.outcome).update(
             outcome=ExportRun.Outcome.FAILED,
             error=reason,
             started_at=Coalesce(F("started_at"), F("created_at")),
             finished_at=now,
         )
         run.refresh_from_db(fields=["outcome", "error", "started_at", "finished_at"])
+        if won:
+            closed.append(run)
+    return closed
 
 
 def feed_health(
@@ -492,11 +497,17 @@ def feed_health(
     runs: list[ExportRun],
     now: datetime | None = None,
     status_payload: dict[str, Any] | None = None,
+    record_abandoned: bool = True,
 ) -> Health:
     """Look at one feed: close abandoned runs, count what waits, read the local metrics,
-    judge. ``runs`` are its newest runs (``recent_runs``), newest first."""
+    judge. ``runs`` are its newest runs (``recent_runs``), newest first.
+
+    Closing an abandoned run ends that run, so, as at the end of every run, the feed's state
+    is then recorded and alerted (``record_abandoned``; ``health_check`` records itself):
+    a run that died and was followed by a good one before the monitor looked still said so.
+    """
     now = now or timezone.now()
-    close_abandoned(runs, now)
+    closed = close_abandoned(runs, now)
     try:
         behind = rows_behind(definition, runs)
     except ImproperlyConfigured as exc:
@@ -504,7 +515,7 @@ def feed_health(
     local = None
     if isinstance(definition, SnapshotFeed) and definition.local_metrics is not None:
         local = definition.local_metrics()
-    return judge(
+    health = judge(
         definition,
         runs=runs,
         now=now,
@@ -512,6 +523,9 @@ def feed_health(
         behind=behind,
         local_metrics=local,
     )
+    if closed and record_abandoned:
+        health_record_and_alert(definition, health, now=now)
+    return health
 
 
 def read_status(definition: FeedDefinition) -> dict[str, Any] | None:
@@ -650,7 +664,14 @@ def health_check(
         runs = recent_runs([definition.name])[definition.name]
     if status_payload is None and read_status_payload:
         status_payload = read_status(definition)
-    health = feed_health(definition, runs=runs, now=now, status_payload=status_payload)
+    health = feed_health(
+        definition, runs=runs, now=now, status_payload=status_payload, record_abandoned=False
+    )
+    return health_record_and_alert(definition, health, now=now)
+
+
+def health_record_and_alert(definition: FeedDefinition, health: Health, *, now: datetime) -> Check:
+    """Record the feed's state if it changed and send that flip's one Slack message."""
     previous = (
         FeedState.objects.filter(feed=definition.name).values_list("state", flat=True).first()
     )

@@ -458,6 +458,24 @@ def test_a_killed_run_is_recorded_as_abandoned_and_counts_as_failing(client, ali
     assert response["X-Feed-State"] == "failing"
 
 
+def test_a_run_that_died_is_recorded_and_alerted_by_the_look_that_closes_it(client, alice, slack):
+    """The page closed the dead run and showed failing; the next run succeeded before the
+    monitor looked, so the failure was never recorded and never alerted."""
+    run(minutes_ago=20)
+    assert monitor()[0] == 0  # fresh, recorded
+    run(outcome="running", minutes_ago=10)  # its process died
+    client.force_login(alice)
+    assert "badge-failing" in card_html(client)  # the look that closes it
+
+    assert [(f.from_state, f.to_state) for f in FeedFlip.objects.order_by("id")][-1] == (
+        "fresh",
+        "failing",
+    )
+    (alert,) = alerts(slack)
+    assert "Guardrail export health: failing" in alert and "Abandoned" in alert
+    assert "badge-failing" in card_html(client) and len(alerts(slack)) == 1  # once
+
+
 # -- badges -----------------------------------------------------------------------------------------
 def test_badges_need_their_key(client):
     run(minutes_ago=10)

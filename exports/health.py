@@ -331,13 +331,21 @@ def judge(
         reason = "no run yet" if newest is None else "no successful run yet"
         missing = _missing(definition)
         findings.append(Finding(S.NEVER, None, f"{reason}{'; ' + missing if missing else ''}"))
+    elif config is not None and not config.schedule_minutes:
+        # Exported by its command only (offer events, the via-API copy): nothing to be late
+        # against; its runs still make it failing or stuck.
+        findings.append(
+            Finding(
+                S.FRESH, last_sync, f"synced {format_moment(last_sync)}; run by hand, no schedule"
+            )
+        )
     elif config is not None:
-        schedule = timedelta(minutes=config.schedule_minutes or 60)
+        schedule = timedelta(minutes=config.schedule_minutes)
         fresh_until = (
             last_sync + schedule + timedelta(minutes=settings.EXPORT_FRESHNESS_GRACE_MINUTES)
         )
         late_until = last_sync + schedule * settings.EXPORT_STALE_AFTER_SCHEDULES
-        expected = f"expected every {config.schedule_minutes or 60} minutes"
+        expected = f"expected every {config.schedule_minutes} minutes"
         if now <= fresh_until:
             findings.append(Finding(S.FRESH, last_sync, f"synced {format_moment(last_sync)}"))
         elif now <= late_until:
@@ -614,6 +622,12 @@ def card_url(feed: str) -> str:
     return f"{settings.SITE_URL}{reverse('reports')}#card-{feed}"
 
 
+def runs_url(feed: str) -> str:
+    from django.urls import reverse
+
+    return f"{settings.SITE_URL}{reverse('admin:exports_exportrun_changelist')}?feed__exact={feed}"
+
+
 def alert_text(definition: FeedDefinition, health: Health, *, previous: str) -> str:
     title = definition.card.title if definition.card else definition.label
     settled = health.settled
@@ -630,7 +644,10 @@ def alert_text(definition: FeedDefinition, health: Health, *, previous: str) -> 
         lines.append(f"Why: {settled.reason}")
     if health.behind.count is not None:
         lines.append(f"Behind: {counted(health.behind.text, definition.unit)}")
-    lines.append(f"Card: {card_url(definition.name)}")
+    if definition.card:
+        lines.append(f"Card: {card_url(definition.name)}")
+    else:  # a feed run by hand has no card: its runs in the admin
+        lines.append(f"Runs: {runs_url(definition.name)}")
     return "\n".join(lines)
 
 

@@ -316,6 +316,20 @@ def test_a_database_without_runs_is_all_never_and_exit_0():
     assert "QUICK_ORDER_EXPORT_URL and QUICK_ORDER_EXPORT_BUCKET are not set here" in output
 
 
+def test_the_monitor_judges_every_feed_the_hand_run_ones_without_a_schedule(slack):
+    """SPEC §8: every feed; offer events and the via-API copy were never looked at."""
+    run(Feed.OFFER_EVENTS, minutes_ago=60 * 24 * 30, rows=5)  # a month ago: run by hand
+    run(Feed.ONBOARDING_PRICING_SEGMENTS_VIA_API, outcome="failed", error="API said 503")
+    code, output = monitor()
+    names = [line.split(":")[0] for line in output.splitlines() if not line.startswith(" ")]
+    assert set(names) >= set(Feed.values)
+    assert "offer_events: fresh" in output and "no schedule" in output  # never late
+    assert "onboarding_pricing_segments_via_api: failing" in output and code == 1
+    (alert,) = alerts(slack)
+    assert "Onboarding pricing segments (via API)" in alert and "API said 503" in alert
+    assert "/admin/exports/exportrun/?feed__exact=onboarding_pricing_segments_via_api" in alert
+
+
 def test_a_monitor_that_cannot_reach_the_database_exits_2():
     env = {
         **os.environ,

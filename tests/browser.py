@@ -112,8 +112,10 @@ def screenshot(page, name: str) -> Path:
 
 
 @pytest.fixture
-def demo_data() -> None:
-    """The demo data of `make run`, for pages that should look as a newcomer sees them."""
+def demo_data(settings, tmp_path) -> None:
+    """The demo data of `make run`, for pages that should look as a newcomer sees them: with
+    its quick-order status payload, so the comparison and its drift flag are on the page."""
     from django.core.management import call_command
 
+    settings.QUICK_ORDER_EXPORT_STATUS_URL = str(tmp_path / "quick-order-export-status.json")
     call_command("seed_dashboard", verbosity=0)

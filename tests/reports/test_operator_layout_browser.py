@@ -46,6 +46,14 @@ def _assert_meters_clear(page):
 def _assert_no_sideways_scroll(page, viewport):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= viewport["width"] + 2, f"{width}px wide on a {viewport['width']}px screen"
+    # Nor does any table scroll in its own box, hiding columns (a phone saw 320 of 940 px).
+    hidden = page.evaluate(
+        "[...document.querySelectorAll('#content-main table')].filter(t => t.offsetParent)"
+        ".filter(t => t.parentElement.scrollWidth > t.parentElement.clientWidth + 1"
+        " || t.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
+        ".map(t => (t.id || t.className) + ' ' + Math.round(t.getBoundingClientRect().width))"
+    )
+    assert not hidden, f"tables wider than their box: {hidden}"
 
 
 @pytest.mark.parametrize("color_scheme", ["light", "dark"])

@@ -1,4 +1,4 @@
-"""The admin of the export history: runs and cursor changes, read only."""
+"""The admin of the export history: runs, cursor changes and health flips, read only."""
 
 from django.contrib import admin
 from django.urls import reverse
@@ -29,8 +29,7 @@ class ExportRunAdmin(ReadOnlyAdmin):
         "run",
         "created_utc",
         "feed",
-        "trigger",
-        "requested_by",
+        "trigger_by",
         "outcome_badge",
         "rows",
         "duration",
@@ -49,7 +48,7 @@ class ExportRunAdmin(ReadOnlyAdmin):
         "trigger",
         "requested_by",
         "outcome_badge",
-        "created_utc",
+        "created_full",
         "started_utc",
         "finished_utc",
         "duration",
@@ -68,6 +67,11 @@ class ExportRunAdmin(ReadOnlyAdmin):
     def run(self, obj):
         return f"#{obj.pk}"
 
+    @admin.display(description="Trigger", ordering="trigger")
+    def trigger_by(self, obj):
+        who = obj.requested_by.get_username() if obj.requested_by else ""
+        return f"{obj.get_trigger_display()}, {who}" if who else obj.get_trigger_display()
+
     @admin.display(description="Run page")
     def run_page(self, obj):
         return format_html(
@@ -77,6 +81,10 @@ class ExportRunAdmin(ReadOnlyAdmin):
     @admin.display(description="Created (UTC)", ordering="created_at")
     def created_utc(self, obj):
         return utc(obj.created_at).removesuffix(" UTC")
+
+    @admin.display(description="Created (UTC)")
+    def created_full(self, obj):
+        return utc(obj.created_at)
 
     @admin.display(description="Started (UTC)", ordering="started_at")
     def started_utc(self, obj):
@@ -90,7 +98,7 @@ class ExportRunAdmin(ReadOnlyAdmin):
     def outcome_badge(self, obj):
         return format_html(
             '<span style="background:{};color:#fff;padding:1px 6px;border-radius:4px;'
-            'white-space:nowrap">{}</span>',
+            'display:inline-block">{}</span>',
             OUTCOME_COLOURS.get(obj.outcome, "#8a8a8a"),
             obj.get_outcome_display(),
         )
@@ -101,22 +109,63 @@ class ExportRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Cursor after")
     def cursor_after_short(self, obj):
-        return _cut(obj.cursor_after, 30)
+        return _cut(obj.cursor_after, 24)
 
     @admin.display(description="Error")
     def error_short(self, obj):
-        return _cut(obj.error, 40)
+        return _cut(obj.error, 32)
 
 
 @admin.register(models.CursorChange)
 class CursorChangeAdmin(ReadOnlyAdmin):
     """Cursors moved by hand (the card's rewind, ``export_cursor``): an audit, read only."""
 
-    list_display = ["changed_at", "feed", "actor", "via", "cursor_from", "cursor_to", "reason"]
+    list_display = [
+        "changed_utc",
+        "feed",
+        "actor",
+        "via",
+        "cursor_from_short",
+        "cursor_to_short",
+        "rows_to_resend",
+        "reason",
+    ]
     list_filter = ["feed", "via"]
+
+    @admin.display(description="Changed (UTC)", ordering="changed_at")
+    def changed_utc(self, obj):
+        return utc(obj.changed_at).removesuffix(" UTC")
+
+    @admin.display(description="Cursor from")
+    def cursor_from_short(self, obj):
+        return _cut(obj.cursor_from, 24) if obj.cursor_from else "the beginning"
+
+    @admin.display(description="Cursor to")
+    def cursor_to_short(self, obj):
+        return _cut(obj.cursor_to, 24) if obj.cursor_to else "the beginning"
+
+
+@admin.register(models.FeedFlip)
+class FeedFlipAdmin(ReadOnlyAdmin):
+    """Each change of a feed's health state (exports/health.py), as its card lists them."""
+
+    list_display = ["at_utc", "feed", "from_state", "to_state", "reason_short", "alert"]
+    list_filter = ["feed", "to_state"]
+    date_hierarchy = "at"
+    show_full_result_count = False
+
+    @admin.display(description="At (UTC)", ordering="at")
+    def at_utc(self, obj):
+        return utc(obj.at).removesuffix(" UTC")
+
+    @admin.display(description="Why")
+    def reason_short(self, obj):
+        return _cut(obj.reason, 80)
 
 
 def _cut(text: str | None, length: int):
     if not text:
         return "-"
-    return format_html('<span title="{}">{}</span>', text, Truncator(text).chars(length))
+    return format_html(
+        '<span class="cut" title="{}">{}</span>', text, Truncator(text).chars(length)
+    )

@@ -156,3 +156,26 @@ def test_the_onboarding_page_is_usable_at_each_width(
         page.locator("[data-segment-pager] a[data-page=older]").click()
     assert page.locator("[data-segment-pager] a[data-page=newer]").count() == 1
     assert page.locator("#segment-rows tbody tr[data-segment]").count() > 0
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/admin/exports/exportrun/", "/admin/exports/cursorchange/", "/admin/exports/feedflip/"],
+)
+def test_the_admin_run_lists_fit_a_desktop(browser_page, alice, demo_data, path):
+    """The Export runs list was 1088 px in its 791 px box at 1440 px: "Cursor after" cut
+    to "CU..." and the Error column off-screen."""
+    page = _open(browser_page, path, DESKTOP)
+    screenshot(page, "admin-" + path.strip("/").replace("/", "-"))
+    assert page.locator("#result_list tbody tr").count() > 0
+    box = page.evaluate(
+        "(() => { const t = document.querySelector('#result_list');"
+        " const w = t.closest('.results');"
+        " return [t.getBoundingClientRect().width, w.clientWidth, w.scrollWidth]; })()"
+    )
+    table, room, scrolled = box
+    widths = page.evaluate(
+        "[...document.querySelectorAll('#result_list thead th')]"
+        ".map(th => th.className + ' ' + Math.round(th.getBoundingClientRect().width))"
+    )
+    assert table <= room + 1 and scrolled <= room + 1, f"{table}px of table in {room}px: {widths}"

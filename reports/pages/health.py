@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
@@ -55,6 +56,19 @@ def downloadable_feeds(user) -> set[str]:
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="export-status")
 
 
+# A message about one card (run now, rewind, new badge key) shows in that card, where the
+# redirect to #card-<feed> lands, not at the top of a long page.
+CARD_MESSAGE_TAG = "card:"
+
+
+def card_message(request, level: int, feed: str, text: str) -> None:
+    messages.add_message(request, level, text, extra_tags=f"{CARD_MESSAGE_TAG}{feed}")
+
+
+def card_messages_of(stored: list, feed: str) -> list:
+    return [m for m in stored if (m.extra_tags or "") == f"{CARD_MESSAGE_TAG}{feed}"]
+
+
 @dataclass(frozen=True)
 class StatusResult:
     configured: bool
@@ -79,6 +93,7 @@ class FeedCard:
     health: Health | None = None
     flips: list[FeedFlip] = field(default_factory=list)  # newest first
     record: FeedState | None = None  # the stored state: holds the badge key
+    messages: list = field(default_factory=list)  # what the last action on it said
 
     @property
     def feed(self) -> str:

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from exports import cursor_repair, registry
 from exports.models import CursorChange, ExportRun
+from reports.pages import health
 from smplat.audit.services import request_address
 from smplat.cursors import InvalidCursor, parse_timestamp
 from smplat.humanize import counted
@@ -143,8 +144,10 @@ def _apply(request, definition):
         )
     except cursor_repair.CursorChangeRefused as exc:
         return _render_rewind(request, definition, form=form, error=str(exc), status=409)
-    messages.success(
+    health.card_message(
         request,
+        messages.SUCCESS,
+        definition.name,
         f"{definition.label}: cursor moved to {change.cursor_to or 'the beginning'}; the next"
         f" run re-sends"
         f" {counted(f'{change.rows_to_resend:,}' + ('+' if change.rows_capped else ''), definition.unit)}.",

@@ -140,10 +140,17 @@ def _page_context(request, *, follow_up_form: FollowUpForm | None = None) -> dic
     funnel = quick_order_card.health.local_metrics or quick_order_funnel()
     # A follow-up's "Recorded" message shows above the timeline, where the redirect lands.
     stored = list(messages.get_messages(request))
+    for card in cards:
+        card.messages = health.card_messages_of(stored, card.feed)
     return {
         **admin.site.each_context(request),
         "title": "Export health & follow-ups",
-        "page_messages": [m for m in stored if FOLLOW_UP_MESSAGE_TAG not in (m.extra_tags or "")],
+        "page_messages": [
+            m
+            for m in stored
+            if FOLLOW_UP_MESSAGE_TAG not in (m.extra_tags or "")
+            and not (m.extra_tags or "").startswith(health.CARD_MESSAGE_TAG)
+        ],
         "follow_up_messages": [m for m in stored if FOLLOW_UP_MESSAGE_TAG in (m.extra_tags or "")],
         "cards": cards,
         "funnel": funnel,
@@ -216,6 +223,12 @@ def follow_up_create(request):
 
 def _render_card(request, feed: str, *, refresh: bool = False, status: int = 200):
     [card] = health.feed_cards([feed], refresh=refresh)
+    # The card's own messages show in it; any other message waits for the next full page.
+    stored = list(messages.get_messages(request))
+    card.messages = health.card_messages_of(stored, feed)
+    for message in stored:
+        if message not in card.messages:
+            messages.add_message(request, message.level, message.message, message.extra_tags)
     response = render(
         request,
         "reports/snippets/export_card.html",
@@ -249,7 +262,9 @@ def run_now(request, feed: str):
     try:
         result = trigger.export_run_now(feed=feed, requested_by=request.user)
     except (trigger.TriggerFailed, trigger.NotConfigured) as exc:
-        messages.error(request, f"Could not start the {Feed(feed).label} export: {exc}.")
+        health.card_message(
+            request, messages.ERROR, feed, f"Could not start the {Feed(feed).label} export: {exc}."
+        )
         if wants_fragment:
             code = 409 if isinstance(exc, trigger.NotConfigured) else 502
             return _render_card(request, feed, status=code)
@@ -262,12 +277,17 @@ def run_now(request, feed: str):
         details={"runId": result.run.pk, "outcome": result.run.outcome, "created": result.created},
     )
     if result.created:
-        messages.success(
-            request, f"{Feed(feed).label}: export {result.run.get_outcome_display().lower()}."
+        health.card_message(
+            request,
+            messages.SUCCESS,
+            feed,
+            f"{Feed(feed).label}: export {result.run.get_outcome_display().lower()}.",
         )
     else:
-        messages.info(
+        health.card_message(
             request,
+            messages.INFO,
+            feed,
             f"{Feed(feed).label}: a run is already {result.run.outcome}; not starting another.",
         )
     if wants_fragment:
@@ -281,5 +301,10 @@ def badge_key_rotate(request, feed: str):
     _require(request, *PAGE_PERMISSIONS, BADGE_ROTATE_PERMISSION)
     feed = _card_feed(feed)
     feed_health_rules.badge_key_rotate(feed=feed)
-    messages.success(request, f"{Feed(feed).label}: new badge URLs; the old ones no longer work.")
+    health.card_message(
+        request,
+        messages.SUCCESS,
+        feed,
+        f"{Feed(feed).label}: new badge URLs; the old ones no longer work.",
+    )
     return redirect(reverse("reports") + f"#card-{feed}")

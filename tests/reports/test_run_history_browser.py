@@ -32,7 +32,11 @@ def test_rewind_a_feed_run_it_and_read_the_result_on_the_card(
     card.get_by_role("button", name="Preview").click()
     assert page.locator("[data-rows-to-resend]").inner_text() == "20"
     page.get_by_role("button", name="Rewind the cursor").click()
-    assert "the next run re-sends 20 rows" in page.locator(".messagelist").inner_text()
+    # Said in the card the redirect lands on, on screen, not at the top of the page.
+    message = page.locator("#card-guardrail_followups .card-message")
+    assert "the next run re-sends 20 rows" in message.inner_text()
+    box = message.bounding_box()
+    assert 0 <= box["y"] < page.viewport_size["height"], f"the message is at {box['y']}px"
 
     run = export_run(feed="guardrail_followups")  # the scheduled run, here in the test
     page.reload()

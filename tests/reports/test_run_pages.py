@@ -254,6 +254,11 @@ def test_rewind_from_the_card_previews_then_applies_and_shows_in_the_history(ali
         )
     )
     applied = client.post(REWIND, {**form, "csrfmiddlewaretoken": token})
+    page = client.get("/admin/reports/").content.decode()  # where the redirect lands
+    card = page[page.index(f'id="card-{FEED}"') :]
+    card = card[: card.index("</article>")]
+    assert "card-message" in card and "cursor moved to" in card  # said in the card
+    assert "cursor moved to" not in page[: page.index(f'id="card-{FEED}"')]
     again = client.post(REWIND, {**form, "csrfmiddlewaretoken": token})  # the double submit
 
     assert applied.status_code == 302

@@ -289,6 +289,20 @@ def test_missing_exported_metrics_show_as_dashes_not_zeros(client, alice, status
     assert row.count("&ndash;") >= 3
 
 
+def test_a_platform_with_a_handle_and_no_label_shows_no_none(client, alice):
+    GuardrailFollowUpFactory(
+        platform_context_id=None,
+        platform_context_label=None,
+        platform_context_handle="@reviewa_handle_1",
+        platform_context_type="instagram",
+    )
+    client.force_login(alice)
+    html = client.get(URL).content.decode()
+    row = html[html.index('data-label="Platform"') :]
+    row = row[: row.index("</td>")]
+    assert "@reviewa_handle_1" in row and "None" not in row
+
+
 def test_timeline_filters_and_pages_by_cursor(client, alice):
     GuardrailFollowUpFactory.create_batch(40, provider_id="prov-a", action="pause")
     GuardrailFollowUpFactory.create_batch(5, provider_id="prov-b", action="escalate")

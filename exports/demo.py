@@ -117,7 +117,8 @@ def seed_export_history(now: datetime, report: SeedReport, rng: random.Random) -
                 location = object_location(
                     definition, bucket="smplat-exports", prefix="telemetry", at=moment
                 )
-                after, rows = str(location), rng.randint(0, 40)
+                # A snapshot lands the whole window: the events recorded by then.
+                after, rows = str(location), _window_at(definition, moment)
             runs.append(
                 ExportRun(
                     feed=feed,
@@ -248,6 +249,16 @@ def _write_file_sink(definition: RowFeed, runs: list[ExportRun]) -> None:
         )
         assert state.rows == run.rows and state.cursor_after == run.cursor_after, run
         run.artifacts = [artifact] if (artifact := sink.artifact()) else []
+
+
+def _window_at(definition, moment: datetime) -> int:
+    """The snapshot feed's window as a run at ``moment`` would have landed it: the events
+    of today's window recorded by then."""
+    if definition.pending is None:
+        return 0
+    everything, _ = definition.pending(None, 10**7)
+    later, _ = definition.pending(moment, 10**7)
+    return everything - later
 
 
 def _row_feed_position(

@@ -44,6 +44,8 @@ def run_detail(request, run_id: int):
         "attempt_batches": sorted(batches.items()),
         "cursor_changes": list(run.cursor_changes.all()),
         "unit": _unit(run.feed),
+        # A snapshot has no cursor: its run names the object it wrote.
+        "snapshot": run.feed in {d.name for d in registry.snapshot_feeds()},
     }
     return render(request, "reports/run_detail.html", context)
 

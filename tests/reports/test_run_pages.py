@@ -105,6 +105,19 @@ def test_the_card_says_how_the_newest_run_ended(alice, file_sink):
     assert re.search(rf"Run #{run.pk}</a> succeeded, 160 rows in \d+\.\d s", card)
 
 
+def test_a_snapshot_run_page_names_its_object_not_a_cursor(alice):
+    run = ExportRun.objects.create(
+        feed="quick_order_telemetry",
+        outcome="succeeded",
+        rows=12,
+        sink="s3",
+        cursor_after="s3://exports/quick-order/2026/12/01/20261201T103000Z.ndjson",
+    )
+    page = _text(_client(alice)[0].get(f"/admin/reports/runs/{run.pk}/"))
+    assert "Snapshot" in page and run.cursor_after in page
+    assert "Cursor before" not in page and "(the beginning)" not in page
+
+
 def test_a_run_of_one_row_says_one_row(alice, file_sink):
     make_follow_ups(1)
     run = export_run(feed=FEED)

@@ -4,6 +4,7 @@ full: times in UTC, rows, cursors, sink, error, webhook attempts) and the feed c
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from django import forms
@@ -68,7 +69,7 @@ class RewindForm(forms.Form):
         text = self.cleaned_data["since"].strip()
         if not text:
             return None
-        if len(text) == 10:  # a day: from its first instant
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):  # a day: from its first instant
             text += "T00:00"
         try:
             return parse_timestamp(text)
@@ -80,6 +81,10 @@ class RewindForm(forms.Form):
     def clean(self):
         data = super().clean()
         if "since" in data and bool(data.get("since")) == bool(data.get("beginning")):
+            if data.get("beginning"):
+                raise forms.ValidationError(
+                    "Give a time to re-send from, or tick the beginning, not both."
+                )
             raise forms.ValidationError("Give a time to re-send from, or tick the beginning.")
         return data
 

@@ -275,7 +275,7 @@ def test_rewind_from_the_card_previews_then_applies_and_shows_in_the_history(ali
     again = client.post(REWIND, {**form, "csrfmiddlewaretoken": token})  # the double submit
 
     assert applied.status_code == 302
-    assert again.status_code == 409 and "Nothing changed" in again.content.decode()
+    assert again.status_code == 409 and "nothing changed, preview again" in again.content.decode()
     change = CursorChange.objects.get()
     assert (change.actor, change.rows_to_resend, change.via) == ("alice", 8, "card")
     card = client.get(CARD).content.decode()  # the card's cursor is the one the next run reads

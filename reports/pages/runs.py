@@ -10,6 +10,7 @@ from datetime import datetime
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -118,7 +119,8 @@ def cursor_rewind(request, feed: str):
     try:
         definition = cursor_repair.rewindable_feed(feed)
     except cursor_repair.CursorChangeRefused as exc:
-        raise PermissionDenied(str(exc)) from exc
+        # No such feed, or one without a cursor (a snapshot): this page does not exist.
+        raise Http404(str(exc)) from exc
     if request.method == "POST":
         return _apply(request, definition)
     form = RewindForm(request.GET)

@@ -105,6 +105,12 @@ def test_the_card_says_how_the_newest_run_ended(alice, file_sink):
     assert re.search(rf"Run #{run.pk}</a> succeeded, 160 rows in \d+\.\d s", card)
 
 
+@pytest.mark.parametrize("feed", ["nonexistent", "quick_order_telemetry"])
+def test_the_cursor_page_of_a_feed_without_a_cursor_is_a_404(alice, feed):
+    response = _client(alice)[0].get(f"/admin/reports/cards/{feed}/cursor/")
+    assert response.status_code == 404
+
+
 def test_a_snapshot_run_page_names_its_object_not_a_cursor(alice):
     run = ExportRun.objects.create(
         feed="quick_order_telemetry",

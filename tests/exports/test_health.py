@@ -155,6 +155,16 @@ def test_each_state_shows_on_the_card_the_badge_and_in_the_monitor(client, alice
             thread.join()
 
 
+def test_a_fresh_feed_is_fresh_since_it_became_fresh_not_since_its_newest_sync(client, alice):
+    run(minutes_ago=50)
+    assert monitor()[0] == 0  # recorded: fresh since then
+    became = FeedState.objects.get(feed=FEED).since
+    run(minutes_ago=5)  # another good run: still the same fresh spell
+    client.force_login(alice)
+    assert badge_json(client)["since"] == became.isoformat().replace("+00:00", "Z")
+    assert f'datetime="{became.isoformat()}"' in card_html(client)
+
+
 def test_a_failing_sink_is_failing_not_fresh(client, alice, tmp_path, settings):
     """The issue's case: the file path became a directory; the card must not say fresh."""
     make_follow_ups(2)

@@ -103,8 +103,14 @@ class ExportRun(models.Model):
         return f"{self.get_feed_display()} run #{self.pk} ({self.outcome})"
 
     @property
+    def abandoned(self) -> bool:
+        """Closed by a look at the feed after its process died (exports.health): its
+        ``finished_at`` is when that was noticed, not when it stopped."""
+        return self.outcome == self.Outcome.FAILED and self.error.startswith("Abandoned:")
+
+    @property
     def duration_seconds(self) -> float | None:
-        if self.started_at and self.finished_at:
+        if self.started_at and self.finished_at and not self.abandoned:
             return (self.finished_at - self.started_at).total_seconds()
         return None
 

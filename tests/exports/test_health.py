@@ -480,6 +480,9 @@ def test_a_killed_run_is_recorded_as_abandoned_and_counts_as_failing(client, ali
     assert "Abandoned" in killed.error
     response = client.get(f"/admin/reports/cards/{FEED}/")
     assert response["X-Feed-State"] == "failing"
+    # How long it ran is not known: not the 10 minutes until it was noticed.
+    assert killed.duration_seconds is None
+    assert "failed (noticed" in response.content.decode() and " in 10 min" not in card
 
 
 def test_a_run_that_died_is_recorded_and_alerted_by_the_look_that_closes_it(client, alice, slack):

@@ -57,6 +57,28 @@ def downloadable_feeds(user) -> set[str]:
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="export-status")
 
 
+# What a card offers, by permission: the same on /admin/reports/ and /admin/onboarding/.
+RUN_PERMISSION = "exports.add_exportrun"
+REWIND_PERMISSION = "exports.add_cursorchange"
+# Badge URLs are shown to whoever may read the run history; rotating a key needs more.
+BADGE_VIEW_PERMISSION = "exports.view_exportrun"
+BADGE_ROTATE_PERMISSION = "exports.change_feedstate"
+
+
+def card_context(request) -> dict:
+    """The template context every export card needs besides the card itself."""
+    user = request.user
+    return {
+        "can_run": user.has_perm(RUN_PERMISSION),
+        "can_rewind": user.has_perm(REWIND_PERMISSION),
+        "downloadable": downloadable_feeds(user),
+        "can_see_badges": user.has_perm(BADGE_VIEW_PERMISSION),
+        "can_rotate_badge": user.has_perm(BADGE_ROTATE_PERMISSION),
+        # The public origin the badge URLs are copied with: SITE_URL, else this request's.
+        "site_origin": settings.SITE_URL or request.build_absolute_uri("/").rstrip("/"),
+    }
+
+
 # A message about one card (run now, rewind, new badge key) shows in that card, where the
 # redirect to #card-<feed> lands, not at the top of a long page.
 CARD_MESSAGE_TAG = "card:"

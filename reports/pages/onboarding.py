@@ -320,8 +320,7 @@ def onboarding_view(request: HttpRequest) -> HttpResponse:
         "funnel": funnel,
         "can_view_funnel": can_view_funnel,
         "cards": cards,
-        "can_run": request.user.has_perm("exports.add_exportrun"),
-        "downloadable": health.downloadable_feeds(request.user),
+        **health.card_context(request),
         "quick_order_card": cards[1],
         "comparison": funnel_comparison(funnel, cards[1]) if funnel else None,
     }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -25,12 +24,9 @@ from smplat.cursors import InvalidCursor, parse_cursor
 from telemetry.selectors import quick_order_funnel
 
 PAGE_PERMISSIONS = ("exports.view_exportrun", "reports.view_guardrailfollowup")
-RUN_PERMISSION = "exports.add_exportrun"
+RUN_PERMISSION = health.RUN_PERMISSION
 RECORD_PERMISSION = "reports.add_guardrailfollowup"
-REWIND_PERMISSION = "exports.add_cursorchange"
-# Badge URLs are shown to whoever may read the run history; rotating a key needs more.
-BADGE_VIEW_PERMISSION = "exports.view_exportrun"
-BADGE_ROTATE_PERMISSION = "exports.change_feedstate"
+BADGE_ROTATE_PERMISSION = health.BADGE_ROTATE_PERMISSION
 TIMELINE_PAGE = 25
 FOLLOW_UP_MESSAGE_TAG = "follow-up"
 
@@ -160,20 +156,8 @@ def _page_context(request, *, follow_up_form: FollowUpForm | None = None) -> dic
         "providers": selectors.follow_up_providers(),
         "timeline": timeline,
         "follow_up_form": follow_up_form or FollowUpForm(),
-        "can_run": request.user.has_perm(RUN_PERMISSION),
-        "can_rewind": request.user.has_perm(REWIND_PERMISSION),
         "can_record": request.user.has_perm(RECORD_PERMISSION),
-        "downloadable": health.downloadable_feeds(request.user),
-        **_badge_permissions(request),
-    }
-
-
-def _badge_permissions(request) -> dict:
-    return {
-        "can_see_badges": request.user.has_perm(BADGE_VIEW_PERMISSION),
-        "can_rotate_badge": request.user.has_perm(BADGE_ROTATE_PERMISSION),
-        # The public origin the badge URLs are copied with: SITE_URL, else this request's.
-        "site_origin": settings.SITE_URL or request.build_absolute_uri("/").rstrip("/"),
+        **health.card_context(request),
     }
 
 
@@ -234,10 +218,7 @@ def _render_card(request, feed: str, *, refresh: bool = False, status: int = 200
         "reports/snippets/export_card.html",
         {
             "card": card,
-            "can_run": request.user.has_perm(RUN_PERMISSION),
-            "can_rewind": request.user.has_perm(REWIND_PERMISSION),
-            "downloadable": health.downloadable_feeds(request.user),
-            **_badge_permissions(request),
+            **health.card_context(request),
         },
         status=status,
     )

@@ -114,6 +114,15 @@ def _record_journey(index: int, *, done: int = 2, experiments: int = 1, when=Non
 # --- Who may see it -----------------------------------------------------------------------------
 
 
+def test_the_cards_offer_what_they_offer_on_the_reports_page(seeded, alice):
+    """The onboarding page's cards lacked "Rewind or backfill" and "Status badge"."""
+    page = _client(alice).get(PAGE).content.decode()
+    card = page[page.index('id="card-onboarding_pricing_segments"') :]
+    card = card[: card.index("</article>")]
+    assert "<summary>Rewind or backfill</summary>" in card
+    assert "<summary>Status badge</summary>" in card
+
+
 def test_alice_sees_journeys_segments_and_funnel_inside_the_admin(seeded, alice):
     page = _text(_client(alice).get(PAGE))
 

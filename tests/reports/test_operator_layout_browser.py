@@ -120,8 +120,8 @@ def test_the_record_form_is_one_tap_away_and_answers_where_the_user_is(
     summary = page.locator("#record-follow-up > summary")
     top = summary.bounding_box()["y"]
     assert 0 <= top < viewport["height"], f"the form's opener is at {top}px after the jump"
-    summary.click()
     form = page.locator("#record-follow-up form")
+    assert form.is_visible(), "the jump opens the form: one tap, not two"
     required = [text.split("*")[0] for text in form.locator("label.required").all_inner_texts()]
     assert required == ["Provider id", "Provider name", "Action"]
     form.locator("[name=provider_id]").fill("prov-layout")

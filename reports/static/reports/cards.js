@@ -47,10 +47,20 @@
     }
   }
 
+  // "Record a follow-up" at the page's top opens the form it jumps to: one tap, not two.
+  function openTarget(hash) {
+    var target = hash && document.getElementById(hash.slice(1));
+    if (target && target.tagName === "DETAILS") { target.open = true; }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll(".export-card").forEach(function (card) {
       bind(card);
       poll(card, MAX_POLLS);
     });
+    document.querySelectorAll("a[data-jump]").forEach(function (link) {
+      link.addEventListener("click", function () { openTarget(link.hash); });
+    });
+    openTarget(window.location.hash);
   });
 })();

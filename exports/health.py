@@ -34,10 +34,11 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from exports.alerts import QUEUED, alert_send, flip_alert_send
 from exports.feeds import FeedDefinition, RowFeed, SnapshotFeed
 from exports.locks import feed_lock_held
 from exports.models import ExportRun, FeedFlip, FeedState, HealthState
-from exports.notifications import SlackOutcome, slack_post
+from exports.notifications import SlackOutcome
 from smplat.cursors import InvalidCursor, parse_cursor, rows_after
 from smplat.humanize import counted
 
@@ -511,8 +512,9 @@ def feed_health(
     judge. ``runs`` are its newest runs (``recent_runs``), newest first.
 
     Closing an abandoned run ends that run, so, as at the end of every run, the feed's state
-    is then recorded and alerted (``record_abandoned``; ``health_check`` records itself):
-    a run that died and was followed by a good one before the monitor looked still said so.
+    is then recorded (``record_abandoned``; ``health_check`` records itself) and its alert
+    queued for the task worker, as this look is usually a web request: a run that died and
+    was followed by a good one before the monitor looked still said so.
     """
     now = now or timezone.now()
     closed = close_abandoned(runs, now)
@@ -532,7 +534,7 @@ def feed_health(
         local_metrics=local,
     )
     if closed and record_abandoned:
-        health_record_and_alert(definition, health, now=now)
+        health_record_and_alert(definition, health, now=now, queue_alert=True)
     return health
 
 
@@ -651,13 +653,6 @@ def alert_text(definition: FeedDefinition, health: Health, *, previous: str) -> 
     return "\n".join(lines)
 
 
-def alert_webhook() -> tuple[str, str]:
-    """The webhook of flip alerts and the name of the variable it came from."""
-    if settings.EXPORT_ALERT_WEBHOOK_URL:
-        return settings.EXPORT_ALERT_WEBHOOK_URL, "EXPORT_ALERT_WEBHOOK_URL"
-    return settings.MONITOR_ALERT_WEBHOOK_URL, "MONITOR_ALERT_WEBHOOK_URL"
-
-
 @dataclass(frozen=True)
 class Check:
     health: Health
@@ -687,29 +682,26 @@ def health_check(
     return health_record_and_alert(definition, health, now=now)
 
 
-def health_record_and_alert(definition: FeedDefinition, health: Health, *, now: datetime) -> Check:
-    """Record the feed's state if it changed and send that flip's one Slack message."""
+def health_record_and_alert(
+    definition: FeedDefinition, health: Health, *, now: datetime, queue_alert: bool = False
+) -> Check:
+    """Record the feed's state if it changed and send that flip's one Slack message, or,
+    with ``queue_alert`` (a web request), leave it to the task worker."""
     previous = (
         FeedState.objects.filter(feed=definition.name).values_list("state", flat=True).first()
     )
     recorded = health_record(health, now=now)
     outcome = None
     if recorded.alert:
-        url, name = alert_webhook()
         text = alert_text(definition, health, previous=previous or S.NEVER)
-        if url:
-            outcome = slack_post(
-                webhook_url=url, text=text, timeout=settings.MONITOR_ALERT_TIMEOUT_SECONDS
-            )
-            if outcome.delivered:
-                outcome = SlackOutcome(delivered=True, detail=f"alert sent to {name}")
+        flip_id = recorded.flip.pk if recorded.flip is not None else None
+        if queue_alert:
+            flip_alert_send.enqueue(text, flip_id)
+            outcome = SlackOutcome(delivered=False, detail=QUEUED)
+            if flip_id is not None:
+                FeedFlip.objects.filter(pk=flip_id).update(alert=QUEUED)
         else:
-            outcome = SlackOutcome(
-                delivered=False,
-                detail="EXPORT_ALERT_WEBHOOK_URL and MONITOR_ALERT_WEBHOOK_URL are not set: no alert sent",
-            )
-        if recorded.flip is not None:
-            FeedFlip.objects.filter(pk=recorded.flip.pk).update(alert=outcome.detail)
+            outcome = alert_send(text, flip_id=flip_id)
     return Check(health=health, flip=recorded.flip, alert=outcome)
 
 

@@ -30,7 +30,9 @@ if os.environ.get("LOG_FORMAT", "plain").strip().lower() == "json":
         "root": {"level": "INFO", "handlers": ["json"]},
         "loggers": {
             "gunicorn.error": {"level": "INFO", "handlers": ["json"], "propagate": False},
-            "gunicorn.access": {"level": "INFO", "handlers": ["json"], "propagate": False},
+            # A logconfig_dict turns gunicorn's access log on; the site logs each request
+            # itself with the route, not the path (a badge URL's path is its key).
+            "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False},
         },
     }
 

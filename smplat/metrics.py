@@ -43,7 +43,9 @@ def feed_healths():
     definitions = registry.card_feeds()
     runs = recent_runs([d.name for d in definitions])
     now = timezone.now()
-    return [feed_health(d, runs=runs[d.name], now=now) for d in definitions]
+    # A scrape reads no status payload, so a run it closes as abandoned is recorded by the
+    # next look that does (a page, the monitor), not judged here without it.
+    return [feed_health(d, runs=runs[d.name], now=now, record_abandoned=False) for d in definitions]
 
 
 class DatabaseCollector:

@@ -494,12 +494,18 @@ def test_a_run_that_died_is_recorded_and_alerted_by_the_look_that_closes_it(clie
     client.force_login(alice)
     assert "badge-failing" in card_html(client)  # the look that closes it
 
-    assert [(f.from_state, f.to_state) for f in FeedFlip.objects.order_by("id")][-1] == (
-        "fresh",
-        "failing",
-    )
+    flip = FeedFlip.objects.order_by("id").last()
+    assert (flip.from_state, flip.to_state) == ("fresh", "failing")
+    # The page did not wait on Slack: the alert is the task worker's.
+    assert alerts(slack) == [] and "queued for the task worker" in flip.alert
+    from django_tasks_db.models import DBTaskResult
+
+    (queued,) = DBTaskResult.objects.filter(task_path="exports.alerts.flip_alert_send")
+    queued.task.call(*queued.args_kwargs["args"], **queued.args_kwargs["kwargs"])  # the worker
     (alert,) = alerts(slack)
     assert "Guardrail export health: failing" in alert and "Abandoned" in alert
+    flip.refresh_from_db()
+    assert flip.alert == "alert sent to EXPORT_ALERT_WEBHOOK_URL"
     assert "badge-failing" in card_html(client) and len(alerts(slack)) == 1  # once
 
 

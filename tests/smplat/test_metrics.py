@@ -245,6 +245,9 @@ def test_gunicorns_own_lines_are_json_with_log_format_json():
         while time.monotonic() < deadline and server.poll() is None:
             try:
                 assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).ok
+                requests.get(
+                    f"http://127.0.0.1:{port}/badges/secret-badge-key-4711.svg", timeout=10
+                )
                 break
             except requests.RequestException:
                 time.sleep(0.2)
@@ -255,3 +258,8 @@ def test_gunicorns_own_lines_are_json_with_log_format_json():
     loggers = {line["logger"] for line in lines}
     assert "gunicorn.error" in loggers and "smplat.requests" in loggers
     assert any("Booting worker" in line["message"] for line in lines)
+    # No access log beside the site's own request lines: it would print a badge URL's key
+    # (the site's line names the route).
+    assert "gunicorn.access" not in loggers
+    [badge] = [line for line in lines if "badges" in (line.get("route") or "")]
+    assert "secret-badge-key-4711" not in json.dumps(badge)

@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django.db import DatabaseError, connection
+from django.db import Error, connection
 
 from smplat.watermark import READER_APPLICATION_NAME
 
@@ -135,7 +135,8 @@ def exporter_session() -> Iterator[None]:
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT set_config('application_name', %s, false)", [previous])
-        except DatabaseError:
-            # The run broke the session's transaction (its rollback undoes the name) or the
-            # session itself; the run's own error is the one to report.
-            logger.debug("application_name not restored", exc_info=True)
+        except Error:
+            # The run broke the session's transaction or the session itself; the run's own
+            # error is the one to report. Closed, so no later query carries the name.
+            logger.debug("application_name not restored; closing the session", exc_info=True)
+            connection.close()

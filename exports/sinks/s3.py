@@ -72,12 +72,13 @@ class S3Sink:
         from boto3.s3.transfer import TransferConfig
 
         target = self.root.child(f"latest/{feed}.ndjson")
-        with s3_errors(
-            f"S3 copy of the run's {len(self.locations)} objects to {target}", SinkError
+        # Buffered: s3transfer takes a short read for the end of the stream.
+        with (
+            s3_errors(f"S3 copy of the run's {len(self.locations)} objects to {target}", SinkError),
+            io.BufferedReader(_Concatenated(self.client, self.locations), 1024 * 1024) as stream,
         ):
             self.client.upload_fileobj(
-                # Buffered: s3transfer takes a short read for the end of the stream.
-                io.BufferedReader(_Concatenated(self.client, self.locations), 1024 * 1024),
+                stream,
                 target.bucket,
                 target.key,
                 ExtraArgs={"ContentType": "application/x-ndjson"},
@@ -96,6 +97,14 @@ class _Concatenated(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def close(self) -> None:
+        """Also when the upload failed half way: the open body holds a pooled connection."""
+        if self.body is not None:
+            self.body.close()
+            self.body = None
+        self.pending = []
+        super().close()
 
     def readinto(self, buffer) -> int:
         while True:

@@ -140,11 +140,16 @@ def _open_file(artifact: str, limit: int) -> Download:
     resolved = file_under_root(path)
     try:
         file = open(resolved, "rb")  # noqa: SIM115 - closed by the generator
-        size = os.fstat(file.fileno()).st_size
     except OSError as exc:
         raise DownloadUnavailable(f"The run's file cannot be read ({exc.strerror}).") from exc
-    start, end = byte_range or (0, size)
-    if end > size or not _line_bounded(file, start, end):
+    try:
+        size = os.fstat(file.fileno()).st_size
+        start, end = byte_range or (0, size)
+        whole = end <= size and _line_bounded(file, start, end)
+    except OSError as exc:
+        file.close()
+        raise DownloadUnavailable(f"The run's file cannot be read ({exc.strerror}).") from exc
+    if not whole:
         file.close()  # truncated or replaced since the run: its lines are not there now
         raise DownloadUnavailable("The run's file no longer holds its rows (rotated or cut).")
     length = end - start

@@ -39,7 +39,7 @@ def _connect(name: str = "storefront-capture") -> psycopg.Connection:
 
 @pytest.fixture
 def busy_client(request):
-    """Another client of the database, in one short statement after another while the test
+    """Another client of the database, in one statement after another while the test
     runs (a web process serving capture; or, with ``indirect`` parametrizing, another
     application)."""
     name = getattr(request, "param", "storefront-capture")
@@ -49,7 +49,9 @@ def busy_client(request):
     def work() -> None:
         with _connect(name) as other:
             while not stop.is_set():
-                other.execute("SELECT pg_sleep(0.02)")
+                # Long statements: active nearly always, even when a loaded machine is slow to
+                # send the next one (a probe between two short ones saw nobody at work).
+                other.execute("SELECT pg_sleep(0.3)")
                 statements.append(1)
 
     thread = threading.Thread(target=work, daemon=True)

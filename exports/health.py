@@ -264,7 +264,9 @@ EARLIEST_SYNC = datetime(2000, 1, 1, tzinfo=UTC)
 SYNC_CLOCK_SKEW = timedelta(minutes=5)
 
 
-def status_synced_at(payload: dict[str, Any] | None) -> datetime | None:
+def status_synced_at(
+    payload: dict[str, Any] | None, *, now: datetime | None = None
+) -> datetime | None:
     """``syncedAt`` (telemetry) or ``updatedAt`` (follow-ups) of a status payload, in UTC;
     None when absent, malformed, without a zone, or outside the believable range."""
     raw = (payload or {}).get("syncedAt") or (payload or {}).get("updatedAt")
@@ -277,9 +279,27 @@ def status_synced_at(payload: dict[str, Any] | None) -> datetime | None:
         moment = parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
-    if not EARLIEST_SYNC <= moment <= timezone.now() + SYNC_CLOCK_SKEW:
+    if not EARLIEST_SYNC <= moment <= (now or timezone.now()) + SYNC_CLOCK_SKEW:
         return None
     return moment
+
+
+def _fresh_since(finished: list[ExportRun], last_sync: datetime, gap: timedelta) -> datetime:
+    """When the current fresh spell began: the oldest success of the newest unbroken chain of
+    successful syncs no further apart than ``gap`` (schedule plus grace), as far back as the
+    runs at hand go; a failed run or a longer silence ends the chain."""
+    since = last_sync
+    for run in finished:
+        if run.outcome not in SUCCESS_OUTCOMES:
+            break
+        if run.finished_at is None:
+            continue
+        if run.finished_at > since:
+            continue  # the status payload's sync may be the newest
+        if since - run.finished_at > gap:
+            break
+        since = run.finished_at
+    return since
 
 
 def _worst(findings: list[Finding]) -> Finding:
@@ -301,7 +321,8 @@ def judge(
     finished = [r for r in runs if r.outcome in FINISHED_OUTCOMES]
     newest = finished[0] if finished else None
     last_success = next((r for r in finished if r.outcome in SUCCESS_OUTCOMES), None)
-    synced = [status_synced_at(status_payload), last_success.finished_at if last_success else None]
+    status_sync = status_synced_at(status_payload, now=now)
+    synced = [status_sync, last_success.finished_at if last_success else None]
     last_sync = max((moment for moment in synced if moment), default=None)
     last_error = None
     if newest is not None and newest.outcome == "failed":
@@ -342,13 +363,13 @@ def judge(
         )
     elif config is not None:
         schedule = timedelta(minutes=config.schedule_minutes)
-        fresh_until = (
-            last_sync + schedule + timedelta(minutes=settings.EXPORT_FRESHNESS_GRACE_MINUTES)
-        )
+        grace = timedelta(minutes=settings.EXPORT_FRESHNESS_GRACE_MINUTES)
+        fresh_until = last_sync + schedule + grace
         late_until = last_sync + schedule * settings.EXPORT_STALE_AFTER_SCHEDULES
         expected = f"expected every {config.schedule_minutes} minutes"
         if now <= fresh_until:
-            findings.append(Finding(S.FRESH, last_sync, f"synced {format_moment(last_sync)}"))
+            spell = _fresh_since(finished, last_sync, schedule + grace)
+            findings.append(Finding(S.FRESH, spell, f"synced {format_moment(last_sync)}"))
         elif now <= late_until:
             findings.append(
                 Finding(S.LATE, fresh_until, f"last sync {format_moment(last_sync)}, {expected}")
@@ -407,9 +428,7 @@ def judge(
             reason = "exported metrics drift more than 5% from the local window: " + "; ".join(
                 row.describe() for row in drifted
             )
-            findings.append(
-                Finding(S.FAILING, status_synced_at(status_payload) or last_sync, reason)
-            )
+            findings.append(Finding(S.FAILING, status_sync or last_sync, reason))
 
     settled = _worst(findings)
     shown = settled

@@ -8,7 +8,6 @@ status URL costs one card a message, never the page its speed.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -27,7 +26,7 @@ from exports import health as feed_health_rules
 from exports import registry
 from exports.feeds import FeedDefinition
 from exports.health import Health, feed_health, feed_states, recent_flips, status_synced_at
-from exports.models import CursorChange, ExportRun, FeedFlip, FeedState, HealthState
+from exports.models import CursorChange, ExportRun, FeedFlip, FeedState
 from exports.status import StatusUnavailable, status_read, workflow_url
 from exports.trigger import run_now_blocked
 from smplat.humanize import counted
@@ -396,33 +395,14 @@ def feed_cards(feeds: list[str] | None = None, *, refresh: bool = False) -> list
             artifact_run_id=artifacts.get(feed),
             rewind_blocked=_rewind_blocked(feed),
             # After the look, which records abandoned runs: the card then stops polling.
-            health=_since_recorded(
-                feed_health(
-                    registry.feed(feed),
-                    runs=runs[feed],
-                    now=now,
-                    status_payload=statuses[feed].payload,
-                ),
-                records[feed],
+            health=feed_health(
+                registry.feed(feed), runs=runs[feed], now=now, status_payload=statuses[feed].payload
             ),
             flips=flips[feed],
             record=records[feed],
         )
         for feed in feeds
     ]
-
-
-def _since_recorded(health: Health, record: FeedState | None) -> Health:
-    """A fresh feed is fresh since it became fresh (its recorded flip), not since its newest
-    sync: the card, the badge's ``since`` and the flip list then say the same."""
-    if (
-        record is not None
-        and record.since
-        and health.state == HealthState.FRESH
-        and record.state == health.state
-    ):
-        return dataclasses.replace(health, since=record.since)
-    return health
 
 
 def forget_status(feed: str) -> None:

@@ -165,6 +165,23 @@ def test_a_fresh_feed_is_fresh_since_it_became_fresh_not_since_its_newest_sync(c
     assert f'datetime="{became.isoformat()}"' in card_html(client)
 
 
+def test_a_fresh_spell_begins_after_the_last_silence_or_failure(client, alice):
+    """Fresh since the run that ended the last gap longer than schedule plus grace."""
+    run(minutes_ago=400)
+    after_silence = run(minutes_ago=200)  # 200 min after the one before: the spell starts here
+    run(minutes_ago=140)
+    run(minutes_ago=80)
+    run(minutes_ago=20)
+    client.force_login(alice)
+    assert badge_json(client)["since"] == after_silence.finished_at.isoformat().replace(
+        "+00:00", "Z"
+    )
+    failed = run(outcome="failed", minutes_ago=10, error="x")
+    newest = run(minutes_ago=1)
+    assert failed.finished_at < newest.finished_at
+    assert badge_json(client)["since"] == newest.finished_at.isoformat().replace("+00:00", "Z")
+
+
 def test_a_failing_sink_is_failing_not_fresh(client, alice, tmp_path, settings):
     """The issue's case: the file path became a directory; the card must not say fresh."""
     make_follow_ups(2)

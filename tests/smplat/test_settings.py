@@ -2,8 +2,10 @@
 its own PostgreSQL."""
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -39,8 +41,12 @@ def _clean_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-def test_without_database_url_the_site_starts_and_uses_an_embedded_postgres(tmp_path):
-    data_dir = tmp_path / "pg"
+def test_without_database_url_the_site_starts_and_uses_an_embedded_postgres():
+    # Not under pytest's tmp_path: PostgreSQL runs as another user, and every pytest session
+    # on the machine sets /tmp/pytest-of-<user> back to 0700 (another session did, mid-test).
+    folder = Path(tempfile.mkdtemp(prefix="smplat-embedded-test-"))
+    folder.chmod(0o755)
+    data_dir = folder / "pg"
     env = _clean_env(DEBUG="true", EMBEDDED_POSTGRES_DIR=str(data_dir))
     try:
         result = _manage(
@@ -57,6 +63,7 @@ def test_without_database_url_the_site_starts_and_uses_an_embedded_postgres(tmp_
         from smplat.embedded_db import stop_embedded_database
 
         stop_embedded_database(data_dir)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_secret_key_is_required_when_debug_is_off():

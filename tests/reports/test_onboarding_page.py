@@ -114,6 +114,12 @@ def _record_journey(index: int, *, done: int = 2, experiments: int = 1, when=Non
 # --- Who may see it -----------------------------------------------------------------------------
 
 
+def test_a_broken_rows_link_says_so_instead_of_blaming_the_filters(seeded, alice):
+    page = _text(_client(alice).get(PAGE, {"rows_before": "garbage"}))
+    assert "That page link is broken" in page and "Show the newest rows" in page
+    assert "Fix the filters above" not in page
+
+
 def test_the_cards_offer_what_they_offer_on_the_reports_page(seeded, alice):
     """The onboarding page's cards lacked "Rewind or backfill" and "Status badge"."""
     page = _client(alice).get(PAGE).content.decode()

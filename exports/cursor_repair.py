@@ -38,6 +38,10 @@ class CursorChangeRefused(Exception):
     """The change cannot be made; the message says why, for the operator. Nothing changed."""
 
 
+class NoCursor(CursorChangeRefused):
+    """There is no such feed, or it has no cursor (a snapshot): nothing to move, anywhere."""
+
+
 @dataclass(frozen=True)
 class CursorPreview:
     feed: str
@@ -58,9 +62,9 @@ def rewindable_feed(feed: str) -> RowFeed:
     try:
         definition = registry.feed(feed)
     except KeyError:
-        raise CursorChangeRefused(f"there is no feed named {feed!r}") from None
+        raise NoCursor(f"there is no feed named {feed!r}") from None
     if not isinstance(definition, RowFeed):
-        raise CursorChangeRefused(f"{definition.label} has no cursor to move")
+        raise NoCursor(f"{definition.label} has no cursor to move")
     config = definition.config
     if "cursor_path" not in definition.settings or not (config.cursor_path or config.cursor_s3_uri):
         raise CursorChangeRefused(f"{definition.label} has no cursor store configured")

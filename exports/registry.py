@@ -42,11 +42,6 @@ def feeds() -> list[FeedDefinition]:
     return list(_feeds.values())
 
 
-def feeds_named() -> dict[str, FeedDefinition]:
-    """Every declaration by its feed's name."""
-    return dict(_feeds)
-
-
 def row_feed(name: str) -> RowFeed | ApiFeed:
     definition = _feeds[name]
     if not isinstance(definition, RowFeed | ApiFeed):

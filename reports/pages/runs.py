@@ -16,7 +16,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from exports import cursor_repair, registry
-from exports.feeds import RowFeed
 from exports.models import CursorChange, ExportRun
 from reports.pages import health
 from smplat.audit.services import request_address
@@ -119,10 +118,9 @@ def cursor_rewind(request, feed: str):
     _require(request, VIEW_PERMISSION, REWIND_PERMISSION)
     try:
         definition = cursor_repair.rewindable_feed(feed)
+    except cursor_repair.NoCursor as exc:
+        raise Http404(str(exc)) from exc  # no such feed, or a snapshot: no page to show
     except cursor_repair.CursorChangeRefused as exc:
-        if not isinstance(registry.feeds_named().get(feed), RowFeed):
-            # No such feed, or one without a cursor (a snapshot): this page does not exist.
-            raise Http404(str(exc)) from exc
         raise PermissionDenied(str(exc)) from exc  # a row feed this site cannot move
     if request.method == "POST":
         return _apply(request, definition)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.messages.storage.base import Message
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -205,14 +206,12 @@ def follow_up_create(request):
     return redirect(reverse("reports") + "#follow-ups")
 
 
-def _render_card(request, feed: str, *, refresh: bool = False, status: int = 200):
+def _render_card(
+    request, feed: str, *, refresh: bool = False, status: int = 200, note: Message | None = None
+):
+    """One card's HTML; ``note`` is what the action that asked for it said, shown in it."""
     [card] = health.feed_cards([feed], refresh=refresh)
-    # The card's own messages show in it; any other message waits for the next full page.
-    stored = list(messages.get_messages(request))
-    card.messages = health.card_messages_of(stored, feed)
-    for message in stored:
-        if message not in card.messages:
-            messages.add_message(request, message.level, message.message, message.extra_tags)
+    card.messages = [note] if note else []
     response = render(
         request,
         "reports/snippets/export_card.html",
@@ -243,13 +242,9 @@ def run_now(request, feed: str):
     try:
         result = trigger.export_run_now(feed=feed, requested_by=request.user)
     except (trigger.TriggerFailed, trigger.NotConfigured) as exc:
-        health.card_message(
-            request, messages.ERROR, feed, f"Could not start the {Feed(feed).label} export: {exc}."
-        )
-        if wants_fragment:
-            code = 409 if isinstance(exc, trigger.NotConfigured) else 502
-            return _render_card(request, feed, status=code)
-        return redirect(reverse("reports") + f"#card-{feed}")
+        note = Message(messages.ERROR, f"Could not start the {Feed(feed).label} export: {exc}.")
+        code = 409 if isinstance(exc, trigger.NotConfigured) else 502
+        return _card_answer(request, feed, note, wants_fragment, status=code)
     health.forget_status(feed)
     audit_request(
         request,
@@ -258,21 +253,24 @@ def run_now(request, feed: str):
         details={"runId": result.run.pk, "outcome": result.run.outcome, "created": result.created},
     )
     if result.created:
-        health.card_message(
-            request,
+        note = Message(
             messages.SUCCESS,
-            feed,
             f"{Feed(feed).label}: export {result.run.get_outcome_display().lower()}.",
         )
     else:
-        health.card_message(
-            request,
+        note = Message(
             messages.INFO,
-            feed,
             f"{Feed(feed).label}: a run is already {result.run.outcome}; not starting another.",
         )
-    if wants_fragment:
-        return _render_card(request, feed)
+    return _card_answer(request, feed, note, wants_fragment)
+
+
+def _card_answer(request, feed: str, note: Message, fragment: bool, *, status: int = 200):
+    """The card itself for the page's fetch, with ``note`` in it; else a redirect to the
+    card, where the note waits in the message store."""
+    if fragment:
+        return _render_card(request, feed, status=status, note=note)
+    health.card_message(request, note.level, feed, note.message)
     return redirect(reverse("reports") + f"#card-{feed}")
 
 
